@@ -1,0 +1,74 @@
+/*
+ * cli.h: the `ratelab` command's subcommands and shared helpers.
+ *
+ * Each subcommand lives in cmd_<name>.c and has the signature of
+ * cli_command_fn.  Exit statuses are the same everywhere: 0 success, 1 a
+ * check failed (an expectation, a conformance mismatch, a threshold), 2 bad
+ * input or a usage error, with one message on stderr saying what, where and
+ * what to do next.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stddef.h>
+
+#include "rl_log.h"
+#include "rl_limits.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary; /* one line for `ratelab help` */
+    const char *usage;   /* full help text for `ratelab help NAME` */
+    cli_command_fn run;
+} cli_command;
+
+/* Subcommands.  A command is defined (strongly) by its cmd_*.c file; the
+ * weak declarations let the binary link while a command is not built yet,
+ * and main() leaves out any whose function is missing. */
+#define CLI_DECLARE(name)                                                      \
+    extern const cli_command cli_cmd_##name __attribute__((weak))
+CLI_DECLARE(sim);
+CLI_DECLARE(limits);
+CLI_DECLARE(check);
+CLI_DECLARE(sweep);
+CLI_DECLARE(serve);
+CLI_DECLARE(load);
+CLI_DECLARE(probe);
+CLI_DECLARE(merge);
+CLI_DECLARE(store_bench);
+
+/* Prints "ratelab: <message>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the error and "Try 'ratelab help <command>'." and returns
+ * CLI_EXIT_USAGE, for option errors. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Reads a whole file into a NUL-terminated buffer that the caller frees.
+ * "-" reads stdin.  On failure prints "ratelab: cannot read PATH: reason"
+ * and returns NULL.  Files over max_bytes are rejected with a message.
+ */
+char *cli_read_file(const char *path, size_t max_bytes, size_t *len_out);
+
+/*
+ * Loads limits from the defaults, the process environment and then each
+ * --env file in order (a later file overrides an earlier one; a variable
+ * set twice within one file is an error).  Prints the error and returns
+ * CLI_EXIT_USAGE on bad input, 0 on success.
+ */
+int cli_load_limits(rl_limits *limits, const char *const *env_files,
+                    int n_env_files, const char *container);
+
+/* A logger writing "ratelab: level: line" to stderr; level from
+ * RATELAB_LOG (error, warn, info, debug; default info). */
+const rl_logger *cli_logger(void);
+
+#endif

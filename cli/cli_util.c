@@ -1,0 +1,143 @@
+/*
+ * cli_util.c: helpers shared by the subcommands: error messages, whole-file
+ * reads, the limits every command loads the same way, the stderr logger.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+extern char **environ;
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ratelab: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ratelab %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'ratelab help %s'.\n", command);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+char *cli_read_file(const char *path, size_t max_bytes, size_t *len_out)
+{
+    int from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        cli_error("cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (len + 1 >= cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (len > max_bytes) {
+            cli_error("cannot read %s: larger than %zu bytes", path, max_bytes);
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (n == 0) {
+            if (ferror(f)) {
+                cli_error("cannot read %s: %s", path, strerror(errno));
+                free(buf);
+                buf = NULL;
+            }
+            break;
+        }
+    }
+    if (buf == NULL && errno == ENOMEM)
+        cli_error("cannot read %s: out of memory", path);
+    if (!from_stdin)
+        fclose(f);
+    if (buf == NULL)
+        return NULL;
+
+    buf[len] = '\0';
+    if (len_out != NULL)
+        *len_out = len;
+    return buf;
+}
+
+/* Deployment files are small; anything larger is not one. */
+#define CLI_ENV_FILE_MAX (4u << 20)
+
+int cli_load_limits(rl_limits *limits, const char *const *env_files,
+                    int n_env_files, const char *container)
+{
+    rl_error err;
+
+    rl_limits_init_defaults(limits);
+    if (rl_limits_apply_environment(limits, environ, &err) < 0) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+
+    for (int i = 0; i < n_env_files; i++) {
+        size_t len;
+        char *text = cli_read_file(env_files[i], CLI_ENV_FILE_MAX, &len);
+        if (text == NULL)
+            return CLI_EXIT_USAGE;
+        int rc = rl_limits_apply_file(limits, text, len, env_files[i], container, &err);
+        free(text);
+        if (rc < 0) {
+            cli_error("%s", err.message);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static void stderr_sink(void *user, rl_log_level level, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "ratelab: %s: %s\n", rl_log_level_name(level), line);
+}
+
+const rl_logger *cli_logger(void)
+{
+    static rl_logger logger;
+    static int ready;
+
+    if (!ready) {
+        const char *env = getenv("RATELAB_LOG");
+        int level = env != NULL ? rl_log_level_parse(env) : RL_LOG_INFO;
+        if (level < 0) {
+            fprintf(stderr, "ratelab: warn: RATELAB_LOG='%s' is not error, warn, "
+                            "info or debug; using info\n",
+                    env);
+            level = RL_LOG_INFO;
+        }
+        logger.sink = stderr_sink;
+        logger.user = NULL;
+        logger.max_level = (rl_log_level)level;
+        ready = 1;
+    }
+    return &logger;
+}
