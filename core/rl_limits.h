@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rl_log.h"
 #include "rl_status.h"
 
 #define RL_MAX_ROLES 8
@@ -42,9 +43,8 @@ typedef enum rl_source {
     RL_SOURCE_OPTION       /* a command-line option */
 } rl_source;
 
-/* One limit value and its origin, e.g. "deploy.env:3",
- * "task.json: containerDefinitions[0].environment[2]" or
- * "environment (DAILY_LIMIT_PER_MINER)". */
+/* One limit value and its origin: "default", "environment", "deploy.env:3"
+ * or "task.json: containerDefinitions[0].environment[2]". */
 typedef struct rl_limit_value {
     int64_t value;
     rl_source source;
@@ -118,5 +118,19 @@ int rl_limits_apply_taskdef(rl_limits *l, const char *text, size_t len,
 int rl_limits_apply_file(rl_limits *l, const char *text, size_t len,
                          const char *filename, const char *container,
                          rl_error *err);
+
+/*
+ * The two functions above with a logger (NULL: none).  Besides applying the
+ * limits they warn, at RL_LOG_WARN, about input that parses but probably
+ * does not do what the operator meant: a limit variable taken from a task
+ * definition's "secrets" (its value is not in the file), a variable that
+ * names a limit only when case is ignored (daily_limit_per_miner), or a
+ * file that sets no limit at all.
+ */
+int rl_limits_apply_environment_logged(rl_limits *l, char *const *envp,
+                                       const rl_logger *log, rl_error *err);
+int rl_limits_apply_file_logged(rl_limits *l, const char *text, size_t len,
+                                const char *filename, const char *container,
+                                const rl_logger *log, rl_error *err);
 
 #endif
