@@ -122,10 +122,10 @@ int rl_limits_apply_file(rl_limits *l, const char *text, size_t len,
 /*
  * rl_limits_apply_environment and rl_limits_apply_file with a logger (NULL:
  * none).  Besides applying the limits they warn, at RL_LOG_WARN, about input
- * that parses but probably does not do what the operator meant: a limit variable taken from a task
- * definition's "secrets" (its value is not in the file), a variable that
- * names a limit only when case is ignored (daily_limit_per_miner), or a
- * file that sets no limit at all.
+ * that parses but probably does not do what the operator meant: a limit
+ * variable taken from a task definition's "secrets" (its value is not in the
+ * file), a variable that names a limit only when case is ignored
+ * (daily_limit_per_miner), or a file that sets no limit at all.
  */
 int rl_limits_apply_environment_logged(rl_limits *l, char *const *envp,
                                        const rl_logger *log, rl_error *err);
