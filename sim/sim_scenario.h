@@ -25,6 +25,13 @@
 #define SIM_TEXT_MAX 512
 #define SIM_PATH_MAX 1024
 
+/* Input bounds, each an error when exceeded (see docs/scenarios.md). */
+#define SIM_SCENARIO_FILE_MAX (1024 * 1024) /* bytes of a scenario or env file */
+#define SIM_SCENARIO_LINE_MAX 199 /* bytes per line: inih 55's buffer, less NUL */
+#define SIM_DAYS_MAX 3660         /* about ten years */
+#define SIM_COUNT_MAX 10000000    /* clients in one population */
+#define SIM_POPULATIONS_MAX 1000
+
 typedef enum sim_cadence {
     SIM_CADENCE_FIXED_RATE = 0, /* t_k = t_0 + k*interval + jitter_k */
     SIM_CADENCE_FIXED_DELAY = 1 /* t_(k+1) = t_k + work_k + interval + jitter_k */
