@@ -132,15 +132,24 @@ static int read_decimal(const char *p, int64_t *value)
     return n;
 }
 
-/* Names what is wrong at p, where a number or a unit was expected, as the
- * start of an error sentence ("" when nothing more specific applies). */
-static const char *duration_flaw(const char *p)
+/* Names what is wrong at p, where a number (at_unit = 0) or a unit was
+ * expected, as the start of an error sentence; "" when nothing more specific
+ * than the general form applies. */
+static const char *duration_flaw(const char *text, const char *p, int at_unit)
 {
-    if (*p == '+' || *p == '-')
-        return "a sign is not allowed; ";
+    int letter = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+
     if (*p == ' ' || *p == '\t')
         return "spaces are not allowed; ";
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+    if (*p == '+' || *p == '-')
+        return "a sign is not allowed; ";
+    if (at_unit && *p == '\0')
+        return "the number has no unit; ";
+    if (at_unit && (*p == '.' || *p == ','))
+        return "fractions are not allowed (write 1h30m, not 1.5h); ";
+    /* A letter after a unit ("5min") means the unit was longer than one we
+     * know. */
+    if (at_unit || (letter && p != text))
         return "unknown unit; ";
     return "";
 }
@@ -174,14 +183,14 @@ int rl_duration_parse(const char *text, int64_t *out_us, rl_error *err)
             return duration_range_error(text, err);
         if (digits == 0) {
             rl_error_set(err, "invalid duration '%s': %s" DURATION_EXPECTED, text,
-                         duration_flaw(p));
+                         duration_flaw(text, p, 0));
             return RL_ERR_INVALID;
         }
         p += digits;
         rank = match_duration_unit(p, &unit_len);
         if (rank < 0) {
             rl_error_set(err, "invalid duration '%s': %s" DURATION_EXPECTED, text,
-                         *p == '\0' ? "the number has no unit; " : duration_flaw(p));
+                         duration_flaw(text, p, 1));
             return RL_ERR_INVALID;
         }
         if (rank <= last_rank) {

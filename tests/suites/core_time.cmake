@@ -1,0 +1,1 @@
+rl_add_suite(core_time test_core_time.c)

@@ -1,0 +1,1 @@
+rl_add_suite(core_window test_core_window.c)
