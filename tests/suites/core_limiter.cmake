@@ -1,0 +1,1 @@
+rl_add_suite(core_limiter test_core_limiter.c)
