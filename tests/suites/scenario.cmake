@@ -1,0 +1,1 @@
+rl_add_suite(scenario test_scenario.c rlsim)
