@@ -35,22 +35,35 @@
 /* URLs                                                                 */
 /* ------------------------------------------------------------------ */
 
+/* Returns the last "@/" in text (where a unix URL's user info ends), or
+ * NULL. */
+static const char *last_at_slash(const char *text)
+{
+    const char *found = NULL;
+
+    for (const char *p = strstr(text, "@/"); p != NULL; p = strstr(p + 1, "@/"))
+        found = p;
+    return found;
+}
+
 /*
  * Finds the user-info part of a URL: the text between "://" and the last
- * '@'.  A unix URL whose path starts right after "unix://" has none, so a
- * socket path may contain '@'.  Returns 1 and sets [*start, *at) when found.
+ * '@' (for unix URLs the last "@/", so a socket path may contain '@').  A
+ * unix URL whose path starts right after "unix://" has none.  Returns 1 and
+ * sets [*start, *at) when found.
  */
 static int find_userinfo(const char *url, size_t *start, size_t *at)
 {
     const char *sep = strstr(url, "://");
     const char *last;
+    int is_unix = strncmp(url, "unix://", 7) == 0;
 
     if (sep == NULL)
         return 0;
     *start = (size_t)(sep + 3 - url);
-    if (strncmp(url, "unix://", 7) == 0 && url[*start] == '/')
+    if (is_unix && url[*start] == '/')
         return 0;
-    last = strrchr(url + *start, '@');
+    last = is_unix ? last_at_slash(url + *start) : strrchr(url + *start, '@');
     if (last == NULL)
         return 0;
     *at = (size_t)(last - url);
@@ -248,8 +261,8 @@ static int parse_unix_url(const char *rest, rl_redis_url *u, rl_error *err)
 
     u->is_unix = 1;
     if (rest[0] != '/') {
-        const char *at = strrchr(rest, '@');
-        if (at == NULL || at[1] != '/')
+        const char *at = last_at_slash(rest);
+        if (at == NULL)
             return url_invalid(err, u, "a unix URL has no host: write "
                                        "unix:///path/to/redis.sock");
         rc = parse_userinfo(rest, (size_t)(at - rest), u, err);

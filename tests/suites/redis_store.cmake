@@ -1,0 +1,1 @@
+rl_add_suite(redis_store test_redis_store.c PkgConfig::JANSSON Threads::Threads)
