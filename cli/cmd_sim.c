@@ -1,0 +1,368 @@
+/*
+ * cmd_sim.c: `ratelab sim`, which runs scenario files through the
+ * simulator and prints a verdict and a report for each.
+ *
+ * Every input is parsed before anything runs, so a bad file stops the
+ * command with one error (file:line from the parser) and no report.  Then
+ * each scenario runs in the order given (a directory's *.ini files sorted
+ * by name) and its report is printed: text as each run ends, or one JSON
+ * document at the end.
+ *
+ * Exit status: 0 every expectation of every scenario holds, 1 at least one
+ * failed, 2 bad input (option, file, scenario, or a run that cannot be
+ * made).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "rpt.h"
+#include "sim.h"
+#include "sim_scenario.h"
+
+static const char sim_usage[] =
+    "Usage: ratelab sim [--json] [--policy P] [--seed N] [--max-requests N]\n"
+    "                   FILE|DIR...\n"
+    "\n"
+    "Simulate client populations against daily request limits and answer:\n"
+    "does this cadence fit, with how much headroom, and if not, when is the\n"
+    "first request rejected?\n"
+    "\n"
+    "Each FILE is a scenario (INI: [scenario], [limits], [population NAME],\n"
+    "[expect]; see docs/scenarios.md).  A DIR runs every *.ini file directly\n"
+    "in it, sorted by name; subdirectories and hidden files are skipped.\n"
+    "Every request is decided by the same limiter core as `ratelab serve`,\n"
+    "with an in-memory store.\n"
+    "\n"
+    "Options:\n"
+    "  --json            print one JSON document (schema_version 1) for all\n"
+    "                    scenarios instead of text reports\n"
+    "  --policy P        decide with policy P instead of the scenario's:\n"
+    "                    'deployed' (the live service's rules: a request that\n"
+    "                    fails authentication still counts) or 'atomic'\n"
+    "  --seed N          random seed for every scenario instead of its own\n"
+    "                    (unsigned 64-bit integer); a seed gives the same\n"
+    "                    result every time\n"
+    "  --max-requests N  refuse a scenario that would make more than N\n"
+    "                    requests (default 1000000000)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "The text report starts with the verdict, e.g.\n"
+    "  FITS  five-minute-vs-500: 288 requests/day per miner against 500/day,\n"
+    "  headroom 42.4 %\n"
+    "  REJECTS five-minute-vs-20: first rejection 2025-01-01T01:40:00Z\n"
+    "  (miners-0); 268 of 288 rejected per client-day\n"
+    "then the limits and their sources, a block per population, the global\n"
+    "total's usage and each [expect] key, met or failed.  See docs/sim.md.\n"
+    "\n"
+    "Exit status: 0 every expectation holds, 1 an expectation failed, 2 bad\n"
+    "input (one message on stderr naming the file and line).\n";
+
+/* Scenario files are small; a larger file is a mistake. */
+#define SIM_FILE_MAX_BYTES (1u << 20)
+
+typedef struct sim_options {
+    int json;
+    int help;
+    sim_config config;
+} sim_options;
+
+/* A growing list of malloc'd paths. */
+typedef struct path_list {
+    char **paths;
+    size_t n, cap;
+} path_list;
+
+static int parse_u64(const char *text, uint64_t *out)
+{
+    char *end;
+
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_option(int ch, const char *arg, sim_options *opt)
+{
+    rl_error err;
+    uint64_t v;
+
+    switch (ch) {
+    case 'j':
+        opt->json = 1;
+        return 0;
+    case 'h':
+        opt->help = 1;
+        return 0;
+    case 'p':
+        if (rl_policy_parse(arg, &opt->config.policy, &err) < 0)
+            return cli_usage_error("sim", "--policy '%s': expected deployed or atomic",
+                                   arg);
+        opt->config.override_policy = 1;
+        return 0;
+    case 's':
+        if (parse_u64(arg, &opt->config.seed) < 0)
+            return cli_usage_error("sim", "--seed '%s': expected an unsigned integer "
+                                          "from 0 to 18446744073709551615",
+                                   arg);
+        opt->config.override_seed = 1;
+        return 0;
+    case 'm':
+        if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
+            return cli_usage_error("sim", "--max-requests '%s': expected a positive "
+                                          "integer",
+                                   arg);
+        opt->config.max_requests = (int64_t)v;
+        return 0;
+    }
+    return CLI_EXIT_USAGE;
+}
+
+/* Parses the options; returns 0, or CLI_EXIT_USAGE after printing why. */
+static int parse_options(int argc, char **argv, sim_options *opt)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"policy", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 's'},
+        {"max-requests", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    sim_config_init(&opt->config);
+    opterr = 0; /* the messages below replace getopt's own */
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ch == ':')
+            return cli_usage_error("sim", "option '%s' needs a value", argv[optind - 1]);
+        if (ch == '?')
+            return cli_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
+        int rc = parse_option(ch, optarg, opt);
+        if (rc != 0)
+            return rc;
+    }
+    if (!opt->help && optind >= argc)
+        return cli_usage_error("sim", "no scenario given: name a .ini file or a "
+                                      "directory of them, e.g. scenarios/");
+    return 0;
+}
+
+static void path_list_free(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->paths[i]);
+    free(l->paths);
+}
+
+/* Appends a copy of path; returns 0 or -1 (out of memory, reported). */
+static int path_list_add(path_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **bigger = realloc(l->paths, cap * sizeof(*bigger));
+        if (bigger == NULL)
+            goto nomem;
+        l->paths = bigger;
+        l->cap = cap;
+    }
+    l->paths[l->n] = strdup(path);
+    if (l->paths[l->n] == NULL)
+        goto nomem;
+    l->n++;
+    return 0;
+
+nomem:
+    cli_error("out of memory listing scenario files");
+    return -1;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_scenario_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".ini") == 0;
+}
+
+/* Adds the regular *.ini files directly in dir, sorted by name. */
+static int add_directory(path_list *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t first = l->n;
+    struct dirent *e;
+    int rc = 0;
+
+    if (d == NULL) {
+        cli_error("cannot open directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char path[SIM_PATH_MAX];
+        struct stat st;
+
+        if (!is_scenario_name(e->d_name))
+            continue;
+        int n = snprintf(path, sizeof(path), "%s%s%s", dir,
+                         dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
+        if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        rc = path_list_add(l, path);
+    }
+    closedir(d);
+    if (rc == 0 && l->n == first) {
+        cli_error("no scenario files (*.ini) in directory %s; name a file or a "
+                  "directory that contains some",
+                  dir);
+        rc = -1;
+    }
+    if (rc == 0)
+        qsort(l->paths + first, l->n - first, sizeof(*l->paths), compare_paths);
+    return rc;
+}
+
+/* Expands the arguments into scenario paths; returns 0 or -1 (reported). */
+static int collect_paths(path_list *l, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            cli_error("cannot read %s: %s", argv[i], strerror(errno));
+            return -1;
+        }
+        int rc = S_ISDIR(st.st_mode) ? add_directory(l, argv[i])
+                                     : path_list_add(l, argv[i]);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Parses every file; stops at the first error (printed). */
+static int load_scenarios(const path_list *l, sim_scenario *scenarios)
+{
+    rl_error err;
+
+    for (size_t i = 0; i < l->n; i++) {
+        if (sim_scenario_load(&scenarios[i], l->paths[i], &err) < 0) {
+            cli_error("%s", err.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Prints a text report, or adds the run to the JSON document. */
+static int report(const sim_result *r, json_t *doc, int first)
+{
+    int rc;
+
+    if (doc != NULL) {
+        rc = rpt_json_document_add(doc, r);
+    } else {
+        if (!first)
+            fputc('\n', stdout);
+        rc = rpt_text_write(stdout, r);
+        fflush(stdout);
+    }
+    if (rc < 0)
+        cli_error("cannot write the report of %s: %s", r->path, rpt_strerror(rc));
+    return rc;
+}
+
+/* Runs each scenario and reports it; returns the exit status. */
+static int run_all(const sim_options *opt, sim_scenario *scenarios, size_t n)
+{
+    json_t *doc = opt->json ? rpt_json_document_create() : NULL;
+    size_t failed = 0, fitting = 0;
+    int status = CLI_EXIT_OK;
+
+    if (opt->json && doc == NULL) {
+        cli_error("out of memory building the JSON report");
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n && status == CLI_EXIT_OK; i++) {
+        sim_result *r = NULL;
+        rl_error err;
+
+        if (sim_run(&scenarios[i], &opt->config, &r, &err) < 0) {
+            cli_error("%s", err.message);
+            status = CLI_EXIT_USAGE;
+        } else if (report(r, doc, i == 0) < 0) {
+            status = CLI_EXIT_USAGE;
+        } else {
+            failed += !r->expectations_met;
+            fitting += r->fits;
+        }
+        sim_result_destroy(r);
+    }
+
+    if (status == CLI_EXIT_OK && doc != NULL && rpt_json_write(stdout, doc) < 0) {
+        cli_error("cannot write the JSON report: %s", strerror(errno));
+        status = CLI_EXIT_USAGE;
+    }
+    if (status == CLI_EXIT_OK && doc == NULL && n > 1)
+        printf("\n%zu scenarios: %zu fit, %zu reject; expectations met in %zu of %zu\n",
+               n, fitting, n - fitting, n - failed, n);
+    json_decref(doc);
+    if (status == CLI_EXIT_OK && failed > 0)
+        status = CLI_EXIT_FAILED;
+    return status;
+}
+
+static int run_sim(int argc, char **argv)
+{
+    sim_options opt;
+    path_list paths = {0};
+    sim_scenario *scenarios = NULL;
+    int status;
+
+    memset(&opt, 0, sizeof(opt));
+    status = parse_options(argc, argv, &opt);
+    if (status != 0 || opt.help) {
+        if (opt.help)
+            fputs(sim_usage, stdout);
+        return status;
+    }
+
+    status = CLI_EXIT_USAGE;
+    if (collect_paths(&paths, argc - optind, argv + optind) < 0)
+        goto done;
+    scenarios = calloc(paths.n, sizeof(*scenarios));
+    if (scenarios == NULL) {
+        cli_error("out of memory loading %zu scenarios", paths.n);
+        goto done;
+    }
+    if (load_scenarios(&paths, scenarios) < 0)
+        goto done;
+    status = run_all(&opt, scenarios, paths.n);
+
+done:
+    for (size_t i = 0; scenarios != NULL && i < paths.n; i++)
+        sim_scenario_free(&scenarios[i]);
+    free(scenarios);
+    path_list_free(&paths);
+    return status;
+}
+
+const cli_command cli_cmd_sim = {
+    "sim",
+    "simulate client cadences against the limits: fits or rejects, and when",
+    sim_usage,
+    run_sim,
+};
