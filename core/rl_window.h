@@ -46,7 +46,8 @@ rl_window rl_window_utc_day(void);
  * positive duration ("60s", "1h").  Errors name the text. */
 int rl_window_parse(const char *text, rl_window *out, rl_error *err);
 
-/* Writes the canonical text form ("utc-day", "utc+05:30", "60s"). */
+/* Writes the canonical text form ("utc-day", "utc+05:30"; a fixed window in
+ * the duration format, so a 60 s window is "1m"). */
 int rl_window_format(const rl_window *w, char *buf, size_t len);
 
 int64_t rl_window_id(const rl_window *w, int64_t t_us);
