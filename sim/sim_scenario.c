@@ -5,7 +5,7 @@
  * consumes the struct.  Syntax is inih's (r55 on Debian 12), driven through
  * ini_parse_stream() with our own line reader over the text, because that
  * build passes no line number to handlers.  The reader:
- *   - counts lines, so every handler call knows its line;
+ *   - counts lines, so every handler call gets its line number;
  *   - rejects a line longer than SIM_SCENARIO_LINE_MAX bytes (inih would cut
  *     it silently and read the rest as another line) and NUL bytes;
  *   - drops a line's leading whitespace and a UTF-8 BOM, so inih never sees
@@ -201,7 +201,7 @@ static int parse_u64(const char *text, uint64_t *out)
     return 0;
 }
 
-/* Parses a whole number in [min, max] for `key`; `expected` completes
+/* Parses a whole number in [min, max] for `key`.  `expected` completes
  * "expected ..." in the message. */
 static int parse_count(parse_ctx *c, const char *key, const char *value,
                        int64_t min, int64_t max, const char *expected,
@@ -257,7 +257,7 @@ static int parse_time_or_none(parse_ctx *c, const char *key, const char *value,
     return 0;
 }
 
-/* Chooses one of `words` (NULL-terminated); *out gets its index. */
+/* Chooses one of `words` (NULL-terminated) and stores its index in *out. */
 static int parse_word(parse_ctx *c, const char *key, const char *value,
                       const char *const *words, const char *expected, int *out)
 {
@@ -330,7 +330,7 @@ static int key_name(parse_ctx *c, const char *key, const char *value)
 static int key_description(parse_ctx *c, const char *key, const char *value)
 {
     (void)key;
-    /* A line holds at most SIM_SCENARIO_LINE_MAX bytes, so this fits. */
+    /* A line is at most SIM_SCENARIO_LINE_MAX bytes, so this fits. */
     snprintf(c->sc->description, sizeof(c->sc->description), "%s", value);
     return 0;
 }
@@ -393,7 +393,7 @@ static int parse_limit(parse_ctx *c, const char *key, const char *value,
     return c->status;
 }
 
-/* Records a per-client limit for a role; applied after the env file. */
+/* Records a per-client limit for a role, to apply after the env file. */
 static int set_role_limit(parse_ctx *c, const char *key, const char *value,
                           const char *role)
 {
@@ -581,7 +581,7 @@ static int two_digits(const char *p)
     return (p[0] - '0') * 10 + (p[1] - '0');
 }
 
-/* Parses "HH:MM" or "HH:MM:SS" (hours 00..99); returns 0 or -1. */
+/* Parses "HH:MM" or "HH:MM:SS" (hours 00..99).  Returns 0 or -1. */
 static int parse_clock_offset(const char *text, int64_t *out_us)
 {
     size_t n = strlen(text);
@@ -845,7 +845,7 @@ static int add_population(parse_ctx *c, const char *name)
     return 0;
 }
 
-/* Marks a once-only section as seen; *seen holds its first line. */
+/* Marks a once-only section as seen.  *seen stores its first line. */
 static int once(parse_ctx *c, int *seen, const char *name)
 {
     if (*seen != 0)
@@ -976,8 +976,8 @@ static int dispatch_key(parse_ctx *c, const char *key, const char *value)
         return key_role_limit(c, key, value);
 
     list_keys(keys, c->section == SECTION_LIMITS, expected, sizeof(expected));
-    return fail_at(c, c->line, "unknown key '%s' in [%s]: expected one of %s",
-                   key, c->section_raw, expected);
+    return fail_key(c, key, value, "unknown key in [%s]: expected one of %s",
+                    c->section_raw, expected);
 }
 
 static int on_key(void *user, const char *section, const char *key,
@@ -988,10 +988,9 @@ static int on_key(void *user, const char *section, const char *key,
     if (c->status != 0)
         return 0;
     if (c->section == SECTION_NONE) {
-        fail_at(c, c->line,
-                "key '%s' is outside any section: put it under [scenario], "
-                "[limits], [population NAME] or [expect]",
-                key);
+        fail_key(c, key, value,
+                 "the key is outside any section: put it under [scenario], "
+                 "[limits], [population NAME] or [expect]");
         return 0;
     }
     /* The reader and inih split headers the same way; this guards that. */
@@ -1053,7 +1052,7 @@ static char *read_line(char *buf, int num, void *stream)
 /* Checks after the whole file is read                                 */
 /* ------------------------------------------------------------------ */
 
-/* Returns the text of line `n` (1-based) in buf, cut to fit. */
+/* Copies line `n` (1-based), trimmed, into buf and cuts it to fit. */
 static void copy_line(const parse_ctx *c, int n, char *buf, size_t len)
 {
     const char *p = c->text;
@@ -1295,7 +1294,7 @@ static int finish_file(parse_ctx *c)
 /* Public functions                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Fills the defaults; allocates nothing. */
+/* Fills the defaults without allocating anything. */
 static int init_scenario(sim_scenario *sc, const char *path, rl_error *err)
 {
     memset(sc, 0, sizeof(*sc));
@@ -1333,7 +1332,7 @@ int sim_scenario_parse(sim_scenario *sc, const char *text, size_t len,
     c.len = len;
 
     /* inih returns the first line it could not parse or whose handler
-     * failed; a syntax error before our own first error wins. */
+     * failed.  A syntax error before our own first error wins. */
     bad_line = ini_parse_stream(read_line, &c, on_key, &c);
     if (bad_line > 0 && (c.status == 0 || bad_line < c.err_at)) {
         c.status = 0;

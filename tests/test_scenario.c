@@ -222,10 +222,10 @@ static const bad_case bad_cases[] = {
      "unique", "line 1"},
     {"[scenery]\n" POP, PATH ":1:", "[scenery]", "unknown section",
      "[population NAME]"},
-    {"[scenario]\nnmae = x\n" POP, PATH ":2:", "'nmae'", "[scenario]",
+    {"[scenario]\nnmae = x\n" POP, PATH ":2:", "nmae = 'x'", "[scenario]",
      "name, description, start, days, seed"},
-    {"[limits]\nminers = 5\n" POP, PATH ":2:", "'miners'", "role.NAME", NULL},
-    {"name = x\n" POP, PATH ":1:", "'name'", "outside any section", NULL},
+    {"[limits]\nminers = 5\n" POP, PATH ":2:", "miners = '5'", "role.NAME", NULL},
+    {"name = x\n" POP, PATH ":1:", "name = 'x'", "outside any section", NULL},
     {"[population p]\ncount = 3\n", PATH ":1:", "[population p]",
      "missing key 'interval'", "5m"},
     {"[scenario]\nname = lonely\n", PATH ":", "no [population NAME]", NULL,
@@ -709,6 +709,60 @@ static void test_many_populations(void)
     free(text);
 }
 
+/*
+ * Mutates the full scenario at random (fixed seed, so every run is the same)
+ * by overwriting, deleting or duplicating bytes.  Every result must either
+ * parse or fail with a message that starts with the file name, and leave
+ * nothing allocated after an error.
+ */
+static void test_mutated_inputs(void)
+{
+    static const char alphabet[] = "[]=:;# \t\r\n.0123456789abcdemsuxyz-%";
+    uint64_t state = 0x9E3779B97F4A7C15ULL;
+    char text[2 * sizeof(full_text)];
+    int round, errors = 0;
+
+    for (round = 0; round < 3000; round++) {
+        size_t len = sizeof(full_text) - 1;
+        sim_scenario sc;
+        rl_error e = {{0}};
+        int edit;
+
+        memcpy(text, full_text, len);
+        for (edit = 0; edit < 4; edit++) {
+            size_t at;
+
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            at = (size_t)(state >> 33) % len;
+            switch ((state >> 20) % 3) {
+            case 0:
+                text[at] = alphabet[(state >> 40) % (sizeof(alphabet) - 1)];
+                break;
+            case 1:
+                memmove(text + at, text + at + 1, len - at - 1);
+                len--;
+                break;
+            default:
+                if (len + 1 < sizeof(text)) {
+                    memmove(text + at + 1, text + at, len - at);
+                    len++;
+                }
+                break;
+            }
+        }
+        if (sim_scenario_parse(&sc, text, len, PATH, &e) == 0) {
+            CU_ASSERT(sc.npops >= 1);
+            sim_scenario_free(&sc);
+            continue;
+        }
+        errors++;
+        CU_ASSERT_EQUAL(strncmp(e.message, PATH ":", strlen(PATH ":")), 0);
+        CU_ASSERT_PTR_NULL(sc.pops);
+    }
+    /* Most mutations must be caught, or the parser accepts too much. */
+    CU_ASSERT(errors > 1500);
+}
+
 /* Every ```ini block of docs/scenarios.md must parse, so the examples in
  * the documentation stay true. */
 static void test_docs_examples_parse(void)
@@ -776,6 +830,7 @@ static CU_TestInfo tests[] = {
     {"load errors", test_load_errors},
     {"free twice after error", test_free_twice_after_error},
     {"many populations", test_many_populations},
+    {"mutated inputs", test_mutated_inputs},
     {"docs examples parse", test_docs_examples_parse},
     CU_TEST_INFO_NULL,
 };
