@@ -63,7 +63,9 @@ int rl_limiter_decide(const rl_limiter *lim, const rl_request *req,
                       rl_decision *out);
 
 /* Builds the client's and the global key for a window, as the decision
- * does, for readers of usage (GET /rate-limits). */
+ * does, for readers of usage (GET /rate-limits).  Returns 0,
+ * RL_ERR_INVALID for a bad client id, or RL_ERR_RANGE when buf is too small
+ * (RL_KEY_MAX always fits). */
 int rl_limiter_client_key(const rl_limiter *lim, const char *client,
                           int64_t window_id, char *buf, size_t len);
 int rl_limiter_global_key(const rl_limiter *lim, int64_t window_id, char *buf,
