@@ -1332,8 +1332,14 @@ int sim_scenario_parse(sim_scenario *sc, const char *text, size_t len,
     c.len = len;
 
     /* inih returns the first line it could not parse or whose handler
-     * failed.  A syntax error before our own first error wins. */
+     * failed.  A syntax error before our own first error wins.
+     * NOTE: Debian's inih 55 keeps its options (inline comments, line
+     * buffer) in process-wide variables; this parser expects their
+     * defaults and does not set them. */
     bad_line = ini_parse_stream(read_line, &c, on_key, &c);
+    if (bad_line < 0 && c.status == 0)
+        fail_at(&c, 0, "the inih library failed (status %d) while reading "
+                       "the file", bad_line);
     if (bad_line > 0 && (c.status == 0 || bad_line < c.err_at)) {
         c.status = 0;
         copy_line(&c, bad_line, line, sizeof(line));

@@ -383,7 +383,7 @@ static void test_long_lines(void)
     rl_error e = {{0}};
     char *text;
 
-    /* The longest line inih 55 reads whole, also with a CRLF ending. */
+    /* A line of the maximum length that inih 55 reads whole, with CRLF. */
     text = long_line_scenario(SIM_SCENARIO_LINE_MAX, "\r\n");
     if (parse_ok(&sc, text) == 0) {
         CU_ASSERT_EQUAL(strlen(sc.description),
