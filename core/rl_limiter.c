@@ -86,8 +86,8 @@ int rl_limiter_decide(const rl_limiter *lim, const rl_request *req, rl_decision 
     rl_check check;
     int rc;
 
-    /* Fill every field first, so a caller sees the window and the limits
-     * even when the decision fails. */
+    /* Clear the decision and fill in the window first, so a caller sees the
+     * window even when the request is invalid (the limits stay 0 then). */
     memset(out, 0, sizeof(*out));
     out->window_id = window_id;
     out->reset_us = reset_us;

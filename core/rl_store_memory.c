@@ -3,7 +3,7 @@
  * counters behind one mutex.
  *
  * Part of the limiter core; the simulator and the reference server use it
- * when no Redis is configured.  Each slot holds a key, its counter and the
+ * when no Redis is configured.  Each slot stores a key, its counter and the
  * time the counter expires.  Collisions are resolved by linear probing over
  * a power-of-two table.
  *
@@ -278,8 +278,11 @@ static int increment(mem_store *ms, const mem_key *k, long found,
 
 /*
  * Applies the decision rules in rl_store.h.  Both policies give the same
- * answer here because the whole check runs under the mutex: there is no
- * window between reading and incrementing for another thread to use.
+ * decision here because the whole check runs under the mutex, so no other
+ * thread can count between the reads and the increments.
+ *
+ * NOTE: a counter created with check->expire_at_us <= check->now_us is dead
+ * at once, so it is never read back; the limiter always passes a later time.
  */
 static int mem_check_and_count(rl_store *s, const rl_check *check, rl_decision *out)
 {

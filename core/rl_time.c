@@ -7,8 +7,8 @@
  * of its year and the month lengths from March on follow a fixed pattern.
  *
  * Invariants: rl_days_from_civil and rl_civil_from_days are inverses for
- * every valid date (and beyond years 1..9999, though parsers accept only
- * that range); every parser fills rl_error with one sentence on failure.
+ * every date, including those outside the years 1..9999 that the parsers
+ * accept.  Every parser fills rl_error with one sentence on failure.
  */
 #include <stdio.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  *
  * Part of the limiter core.  Every mapping is floor division on
  * microseconds since the epoch, so times before 1970 get negative ids and
- * the same arithmetic; a calendar window is a fixed-offset day (no daylight
- * saving), so every window of a kind has the same length.
+ * the same arithmetic.  A calendar window is a day at a fixed offset (no
+ * daylight saving time), so every window of a kind has the same length.
  *
  * rl_window_label is on the limiter's hot path (once per decision), so it
  * writes its digits by hand instead of calling snprintf.

@@ -195,8 +195,8 @@ static void test_failed_auth_counts_when_deployed(void)
     fixture_close(&f);
 }
 
-/* Atomic: authentication comes first; a failing request is answered as
- * allowed by the limiter but counts nothing. */
+/* Atomic: authentication comes first, so the limiter returns allowed for a
+ * failing request but counts nothing. */
 static void test_failed_auth_free_when_atomic(void)
 {
     fixture f;
@@ -218,7 +218,8 @@ static void test_failed_auth_free_when_atomic(void)
     fixture_close(&f);
 }
 
-/* In memory both policies give the same answers to authenticated traffic. */
+/* In memory both policies return the same decisions for authenticated
+ * traffic. */
 static void test_policies_agree_single_thread(void)
 {
     fixture deployed, atomic;
@@ -312,7 +313,7 @@ static void test_key_expiry_at_reset_plus_grace(void)
 }
 
 /* 1000 simulated days of 100 clients, one request each per hour: the
- * store holds at most today's and yesterday's keys (yesterday's live
+ * store contains at most today's and yesterday's keys (yesterday's live
  * through the grace hour), never the whole history. */
 static void test_store_bounded_over_1000_days(void)
 {

@@ -9,7 +9,7 @@
 #include "rl_window.h"
 #include "tst_support.h"
 
-/* Parses an ISO-8601 time that the test knows is valid. */
+/* Parses an ISO-8601 time written in the test, which must be valid. */
 static int64_t at(const char *iso)
 {
     int64_t us = 0;
