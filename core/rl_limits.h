@@ -69,7 +69,8 @@ void rl_limits_init_defaults(rl_limits *l);
 int rl_limits_role_index(const rl_limits *l, const char *name);
 
 /* Returns the index of a role, adding it (limit 0, source default) when it is
- * new; RL_ERR_RANGE when RL_MAX_ROLES are in use. */
+ * new; RL_ERR_RANGE when RL_MAX_ROLES are in use, RL_ERR_INVALID when the
+ * name is empty or does not fit RL_ROLE_NAME_MAX. */
 int rl_limits_add_role(rl_limits *l, const char *name);
 
 /* Returns the source name: "default", "environment", "file", "scenario",
@@ -106,8 +107,10 @@ int rl_limits_apply_dotenv(rl_limits *l, const char *text, size_t len,
 /*
  * Applies a container task definition (JSON):
  * containerDefinitions[].environment[] {"name", "value"} pairs.  `container`
- * chooses a container by name; NULL is accepted only when exactly one
- * container defines limit variables.  "secrets" entries are ignored.
+ * chooses a container by name.  NULL chooses the one container whose
+ * environment or secrets name a limit variable: several such containers are
+ * an error, and with none the file changes nothing.  "secrets" entries never
+ * set a limit.
  */
 int rl_limits_apply_taskdef(rl_limits *l, const char *text, size_t len,
                             const char *filename, const char *container,
@@ -121,10 +124,10 @@ int rl_limits_apply_file(rl_limits *l, const char *text, size_t len,
 
 /*
  * rl_limits_apply_environment and rl_limits_apply_file with a logger (NULL:
- * none).  Besides applying the limits they warn, at RL_LOG_WARN, about input
- * that parses but probably does not do what the operator meant: a limit
- * variable taken from a task definition's "secrets" (its value is not in the
- * file), a variable that names a limit only when case is ignored
+ * none).  Besides applying the limits, they warn at RL_LOG_WARN about input
+ * that parses but probably does not do what the operator meant.  Such input
+ * is a limit variable in a task definition's "secrets" (its value is not in
+ * the file), a name that is a limit only when case is ignored
  * (daily_limit_per_miner), or a file that sets no limit at all.
  */
 int rl_limits_apply_environment_logged(rl_limits *l, char *const *envp,
