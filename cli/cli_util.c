@@ -94,7 +94,7 @@ int cli_load_limits(rl_limits *limits, const char *const *env_files,
     rl_error err;
 
     rl_limits_init_defaults(limits);
-    if (rl_limits_apply_environment(limits, environ, &err) < 0) {
+    if (rl_limits_apply_environment_logged(limits, environ, cli_logger(), &err) < 0) {
         cli_error("%s", err.message);
         return CLI_EXIT_USAGE;
     }
@@ -104,7 +104,8 @@ int cli_load_limits(rl_limits *limits, const char *const *env_files,
         char *text = cli_read_file(env_files[i], CLI_ENV_FILE_MAX, &len);
         if (text == NULL)
             return CLI_EXIT_USAGE;
-        int rc = rl_limits_apply_file(limits, text, len, env_files[i], container, &err);
+        int rc = rl_limits_apply_file_logged(limits, text, len, env_files[i],
+                                             container, cli_logger(), &err);
         free(text);
         if (rc < 0) {
             cli_error("%s", err.message);

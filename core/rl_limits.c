@@ -3,10 +3,10 @@
  * from the environment, dotenv files and container task definitions.
  *
  * Part of the core: no file I/O (callers pass text and a file name for
- * messages), no clock, no global state.  Warnings go to an rl_logger the
- * caller passes; errors go to an rl_error as one sentence that names the
- * source (file and line, JSON path, or "environment"), the variable, the
- * value and what was expected.
+ * messages), no clock, no global state.  Warnings go to an rl_logger that
+ * the caller passes.  An error fills an rl_error with one sentence naming
+ * the source (file and line, JSON path, or "environment"), the variable,
+ * the value and what was expected.
  *
  * What always holds:
  *  - a limit is either set from a valid value or the call fails: no value is
@@ -17,11 +17,11 @@
  *    limit variable at most once, otherwise the call fails;
  *  - a call that fails leaves the limit set as it was.
  *
- * Dotenv choices, the ones loaders disagree on: spaces around '=' are
- * allowed (KEY = 500), as python-dotenv and Docker Compose allow them.  In an
- * unquoted value, '#' starts a comment only after a space or tab
- * ("500 # note" is 500, "500#1" is invalid).  Quoted values are taken
- * verbatim, so KEY=" 500 " is rejected for its spaces.
+ * Dotenv choices, where loaders disagree: spaces around '=' are accepted
+ * (KEY = 500), although `docker run --env-file` rejects them.  In an
+ * unquoted value '#' starts a comment only after a space or tab, as in
+ * Docker Compose's env files ("500 # note" is 500, "500#1" is invalid).
+ * Quoted values keep their spaces, so KEY=" 500 " is rejected.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@
 #define ROLE_PREFIX "DAILY_LIMIT_PER_"
 #define ROLE_PREFIX_LEN (sizeof(ROLE_PREFIX) - 1)
 #define TOTAL_VARIABLE "TOTAL_DAILY_LIMIT"
-#define VALUE_SHOWN_MAX 48 /* longest value quoted in a message, in bytes */
+#define VALUE_SHOWN_MAX 48 /* maximum bytes of a value quoted in a message */
 #define VARIABLE_NAME_MAX 128 /* longer names cannot be limit variables */
 #define EXPECTED_TEXT "expected digits only, from 0 to 9007199254740992"
 
@@ -188,8 +188,8 @@ static const char *value_problem(const char *text, int64_t *out)
                    ? "has a decimal point"
                    : "is not a whole number";
 
-    /* Leading zeros are rejected because some loaders (shells, YAML 1.1)
-     * read 010 as octal 8. */
+    /* Leading zeros are rejected because shell arithmetic reads 010 as
+     * octal 8 ($((010)) in bash). */
     if (n > 1 && text[0] == '0')
         return "has a leading zero";
 
@@ -220,11 +220,17 @@ int rl_limit_parse_value(const char *text, int64_t *out, const char *what,
 
     const char *problem = value_problem(text, &v);
     if (problem != NULL) {
+        char hint[VALUE_SHOWN_MAX + 32] = "";
         quote_for_message(text, shown, sizeof(shown));
+
+        /* For 007, say what to write instead. */
+        if (strcmp(problem, "has a leading zero") == 0) {
+            const char *digits = text + strspn(text, "0");
+            snprintf(hint, sizeof(hint), ", with no leading zero: write %s",
+                     digits[0] != '\0' ? digits : "0");
+        }
         rl_error_set(err, "%s='%s' %s: " EXPECTED_TEXT "%s", what, shown, problem,
-                     strcmp(problem, "has a leading zero") == 0
-                         ? ", with no leading zero"
-                         : "");
+                     hint);
         return RL_ERR_INVALID;
     }
     *out = v;
@@ -536,10 +542,10 @@ static int read_key(dotenv_cursor *c, size_t line_start, char *key,
     return 0;
 }
 
-/* Reads a quoted value into c->value.  Single quotes are literal; in double
- * quotes a backslash escapes '"' and '\\' (other escapes are kept as
- * written).  A quoted value may span lines.  After the closing quote only
- * blanks and a comment may follow. */
+/* Reads a quoted value into c->value.  Inside either quote a backslash
+ * escapes that quote and a backslash; other escapes are kept as written.
+ * A quoted value may span lines.  After the closing quote only blanks and a
+ * comment may follow. */
 static int read_quoted_value(dotenv_cursor *c, size_t line_start, rl_error *err)
 {
     char quote = c->text[c->pos++];
@@ -559,8 +565,8 @@ static int read_quoted_value(dotenv_cursor *c, size_t line_start, rl_error *err)
             break;
         if (ch == '\n')
             c->line++;
-        if (ch == '\\' && quote == '"' && c->pos < c->len &&
-            (c->text[c->pos] == '"' || c->text[c->pos] == '\\'))
+        if (ch == '\\' && c->pos < c->len &&
+            (c->text[c->pos] == quote || c->text[c->pos] == '\\'))
             ch = c->text[c->pos++];
         c->value[o++] = ch;
     }
@@ -751,6 +757,38 @@ static int container_mentions_limits(const json_t *def)
     return 0;
 }
 
+/* Checks that a container's "environment" or "secrets" (`list`), when
+ * present, is an array of objects with a string "name".  Every container
+ * is checked, chosen or not: an entry written as "DAILY_LIMIT_PER_MINER=5"
+ * would otherwise be skipped without a word. */
+static int check_entry_list(const json_t *def, const char *list, size_t index,
+                            const char *filename, const char *prefix, rl_error *err)
+{
+    const json_t *entries = json_object_get(def, list);
+    size_t j;
+    json_t *entry;
+
+    if (entries == NULL)
+        return RL_OK;
+    if (!json_is_array(entries)) {
+        rl_error_set(err, "%s: %scontainerDefinitions[%zu].%s is %s: expected an "
+                          "array of {\"name\": ..., ...} objects",
+                     filename, prefix, index, list, json_kind(entries));
+        return RL_ERR_INVALID;
+    }
+    json_array_foreach(entries, j, entry)
+    {
+        if (json_is_object(entry) && json_is_string(json_object_get(entry, "name")))
+            continue;
+        rl_error_set(err, "%s: %scontainerDefinitions[%zu].%s[%zu] is %s%s: expected "
+                          "an object {\"name\": ..., ...} with a string name",
+                     filename, prefix, index, list, j, json_kind(entry),
+                     json_is_object(entry) ? " without a string \"name\"" : "");
+        return RL_ERR_INVALID;
+    }
+    return RL_OK;
+}
+
 /* Appends ", name" (or "name" first) to a list for messages; cut when full. */
 static void append_name(char *list, size_t size, const char *name)
 {
@@ -780,6 +818,9 @@ static int choose_container(const json_t *defs, const char *container,
                          filename, prefix, i, json_kind(def));
             return RL_ERR_INVALID;
         }
+        if (check_entry_list(def, "environment", i, filename, prefix, err) < 0 ||
+            check_entry_list(def, "secrets", i, filename, prefix, err) < 0)
+            return RL_ERR_INVALID;
         append_name(all, sizeof(all), container_name(def));
         int match = container != NULL
                         ? strcmp(container_name(def), container) == 0
@@ -829,27 +870,16 @@ static int non_string_error(const char *origin, const char *name,
     return RL_ERR_INVALID;
 }
 
-/* Applies one environment[] entry.  Returns 1 when it set a limit, 0 when
- * it names another variable, or a negative status. */
+/* Applies one environment[] entry, whose shape check_entry_list has
+ * checked.  Returns 1 when it set a limit, 0 when it names another
+ * variable, or a negative status. */
 static int apply_environment_entry(rl_limits *l, source_state *st,
                                    const json_t *entry, const char *origin,
                                    rl_error *err)
 {
-    if (!json_is_object(entry)) {
-        rl_error_set(err, "%s is %s: expected an object {\"name\": ..., "
-                          "\"value\": ...}",
-                     origin, json_kind(entry));
-        return RL_ERR_INVALID;
-    }
     const char *name = json_string_value(json_object_get(entry, "name"));
-    if (name == NULL) {
-        rl_error_set(err, "%s has no string \"name\": expected an object "
-                          "{\"name\": ..., \"value\": ...}",
-                     origin);
-        return RL_ERR_INVALID;
-    }
-
     const json_t *value = json_object_get(entry, "value");
+
     if (value != NULL && !json_is_string(value))
         return is_limit_variable(name) ? non_string_error(origin, name, value, err)
                                        : 0;
@@ -870,14 +900,6 @@ static int apply_container_environment(rl_limits *l, source_state *st,
     json_t *entry;
     int nset = 0;
 
-    if (env == NULL)
-        return 0;
-    if (!json_is_array(env)) {
-        rl_error_set(err, "%s: %scontainerDefinitions[%zu].environment is %s: "
-                          "expected an array of {\"name\", \"value\"} objects",
-                     filename, prefix, index, json_kind(env));
-        return RL_ERR_INVALID;
-    }
     json_array_foreach(env, j, entry)
     {
         snprintf(origin, sizeof(origin), "%s: %scontainerDefinitions[%zu].environment[%zu]",
