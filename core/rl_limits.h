@@ -122,6 +122,10 @@ int rl_limits_apply_file(rl_limits *l, const char *text, size_t len,
                          const char *filename, const char *container,
                          rl_error *err);
 
+/* Returns 1 when rl_limits_apply_file reads text as a task definition
+ * (JSON), 0 when it reads it as dotenv. */
+int rl_limits_text_is_taskdef(const char *text, size_t len);
+
 /*
  * rl_limits_apply_environment and rl_limits_apply_file with a logger (NULL:
  * none).  Besides applying the limits, they warn at RL_LOG_WARN about input
