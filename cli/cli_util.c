@@ -92,6 +92,7 @@ int cli_load_limits(rl_limits *limits, const char *const *env_files,
                     int n_env_files, const char *container)
 {
     rl_error err;
+    int taskdefs = 0;
 
     rl_limits_init_defaults(limits);
     if (rl_limits_apply_environment_logged(limits, environ, cli_logger(), &err) < 0) {
@@ -104,6 +105,7 @@ int cli_load_limits(rl_limits *limits, const char *const *env_files,
         char *text = cli_read_file(env_files[i], CLI_ENV_FILE_MAX, &len);
         if (text == NULL)
             return CLI_EXIT_USAGE;
+        taskdefs += rl_limits_text_is_taskdef(text, len);
         int rc = rl_limits_apply_file_logged(limits, text, len, env_files[i],
                                              container, cli_logger(), &err);
         free(text);
@@ -111,6 +113,15 @@ int cli_load_limits(rl_limits *limits, const char *const *env_files,
             cli_error("%s", err.message);
             return CLI_EXIT_USAGE;
         }
+    }
+
+    /* A container name with only dotenv files would otherwise do nothing. */
+    if (container != NULL && taskdefs == 0) {
+        cli_error("--container %s: no --env file is a task definition (JSON), "
+                  "and a container is chosen only from one: remove --container "
+                  "or add the task definition",
+                  container);
+        return CLI_EXIT_USAGE;
     }
     return 0;
 }

@@ -107,8 +107,6 @@ static int parse_options(int argc, char **argv, limits_options *opt)
         return cli_usage_error("limits", "unexpected argument '%s': files are "
                                          "given with --env FILE",
                                argv[optind]);
-    /* NOTE: --container with only dotenv files is accepted and has no
-     * effect; telling the kinds apart would mean reading the files twice. */
     if (opt->container != NULL && opt->n_env_files == 0)
         return cli_usage_error("limits", "--container needs a task definition "
                                          "given with --env FILE");

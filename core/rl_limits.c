@@ -1028,7 +1028,7 @@ int rl_limits_apply_taskdef(rl_limits *l, const char *text, size_t len,
     return rc;
 }
 
-static int looks_like_json(const char *text, size_t len)
+int rl_limits_text_is_taskdef(const char *text, size_t len)
 {
     size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     while (i < len && isspace((unsigned char)text[i]))
@@ -1043,7 +1043,7 @@ int rl_limits_apply_file_logged(rl_limits *l, const char *text, size_t len,
     rl_limits work = *l;
     int rc;
 
-    if (looks_like_json(text, len))
+    if (rl_limits_text_is_taskdef(text, len))
         rc = apply_taskdef(&work, text, len, filename, container, log, err);
     else
         rc = apply_dotenv(&work, text, len, filename, log, err);

@@ -825,6 +825,20 @@ static void test_cli_usage_errors(void)
     }
 }
 
+static void test_cli_container_without_taskdef(void)
+{
+    char *path = write_tmp("plain.env", "DAILY_LIMIT_PER_MINER=5\n");
+    tst_output out;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "limits", "--env", path, "--container",
+                                      "api", NULL), 0);
+    const char *fragments[] = {"--container api", "no --env file is a task definition",
+                               NULL};
+    assert_one_error(&out, fragments);
+    tst_output_free(&out);
+    free(path);
+}
+
 static void test_cli_missing_file(void)
 {
     tst_output out;
@@ -893,6 +907,7 @@ int main(void)
         {"cli precedence", test_cli_precedence},
         {"cli json", test_cli_json},
         {"cli usage errors", test_cli_usage_errors},
+        {"cli container without taskdef", test_cli_container_without_taskdef},
         {"cli missing file", test_cli_missing_file},
         CU_TEST_INFO_NULL,
     };
