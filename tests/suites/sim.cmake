@@ -1,0 +1,1 @@
+rl_add_suite(sim test_sim.c rlsim rlreports)
