@@ -91,6 +91,30 @@ int64_t lg_real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int lg_target_normalize(const char *url, char *buf, size_t len, rl_error *err)
+{
+    size_t n = strlen(url);
+    const char *host = strncmp(url, "http://", 7) == 0    ? url + 7
+                       : strncmp(url, "https://", 8) == 0 ? url + 8
+                                                          : NULL;
+    if (host == NULL || *host == '\0' || *host == '/' || strchr(url, ' ') != NULL ||
+        strchr(url, '?') != NULL || strchr(url, '#') != NULL) {
+        rl_error_set(err, "invalid target '%s': use http://HOST[:PORT][/PREFIX] or "
+                          "https://..., e.g. http://127.0.0.1:8000",
+                     url);
+        return LG_ERR_INVALID;
+    }
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (n >= len) {
+        rl_error_set(err, "invalid target '%s': longer than %zu bytes", url, len - 1);
+        return LG_ERR_INVALID;
+    }
+    memcpy(buf, url, n);
+    buf[n] = '\0';
+    return 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 {
     lg_slot *slot = user;
@@ -199,7 +223,8 @@ static int worker_setup(lg_worker *w, const lg_config *cfg, int id, int nslots)
 
     lg_buf scratch = {0};
     for (int r = 0; r < cfg->nroles; r++) {
-        if (headers_vary(cfg->templates[r]))
+        /* Roles no request uses have no template. */
+        if (cfg->templates[r] == NULL || headers_vary(cfg->templates[r]))
             continue;
         w->headers[r] = build_headers(cfg->templates[r], NULL, &scratch);
         if (w->headers[r] == NULL) {

@@ -29,6 +29,7 @@
 #define LG_ENGINE_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lg_rate.h"
@@ -91,6 +92,10 @@ typedef struct lg_config {
     volatile sig_atomic_t *stop;   /* set by a signal handler; may be NULL */
     int progress;                  /* 1: a progress line on stderr */
 } lg_config;
+
+/* Checks a target URL ("http://host[:port][/prefix]" or https) and copies
+ * it without a trailing '/' into buf.  Returns 0 or LG_ERR_INVALID. */
+int lg_target_normalize(const char *url, char *buf, size_t len, rl_error *err);
 
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
 int64_t lg_mono_ns(void);

@@ -1,6 +1,7 @@
 /*
  * lg_json.c: result serialization, parsing and the text summary.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,29 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where, rl_err
     return rc;
 }
 
+int lg_json_write(const json_t *doc, const char *path, rl_error *err)
+{
+    int to_stdout = path == NULL || strcmp(path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(path, "w");
+    if (f == NULL) {
+        rl_error_set(err, "cannot write %s: %s", path, strerror(errno));
+        return LG_ERR_INVALID;
+    }
+    int rc = json_dumpf(doc, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (rc == 0)
+        rc = fputc('\n', f) == EOF ? -1 : 0;
+    if (to_stdout)
+        rc |= fflush(f);
+    else
+        rc |= fclose(f);
+    if (rc != 0) {
+        rl_error_set(err, "cannot write %s: %s", to_stdout ? "standard output" : path,
+                     strerror(errno));
+        return LG_ERR_INVALID;
+    }
+    return 0;
+}
+
 /* ---- text ------------------------------------------------------------- */
 
 static void print_latency(FILE *out, const char *what, const lg_hist *h)
@@ -278,8 +302,9 @@ void lg_result_print_text(FILE *out, const lg_result *r)
 {
     const lg_stats *s = &r->stats;
     fprintf(out, "target      %s\n", r->target);
+    int show_rate = r->rate[0] != '\0' && strcmp(r->rate, r->mode) != 0;
     fprintf(out, "mode        %s%s%s, %d connections, %d threads%s\n", r->mode,
-            r->rate[0] ? " " : "", r->rate, r->connections, r->threads,
+            show_rate ? " " : "", show_rate ? r->rate : "", r->connections, r->threads,
             r->runs > 1 ? " (merged)" : "");
     fprintf(out, "requests    %" PRIu64 " sent, %" PRIu64 " responses, %" PRIu64
                  " errors, %" PRIu64 " unfinished in %.2f s (%.2f s with drain)\n",

@@ -42,6 +42,11 @@ json_t *lg_result_to_json(const lg_result *r);
 int lg_result_from_json(lg_result *r, const json_t *j, const char *where,
                         rl_error *err);
 
+/* Writes a JSON document (indented, newline-terminated) to path, or to
+ * stdout when path is NULL or "-".  Returns 0 or LG_ERR_INVALID with err
+ * naming the file and the reason. */
+int lg_json_write(const json_t *doc, const char *path, rl_error *err);
+
 /* Writes the human-readable summary. */
 void lg_result_print_text(FILE *out, const lg_result *r);
 

@@ -1,0 +1,511 @@
+/*
+ * cmd_load.c: `ratelab load`, the load generator's command line.
+ *
+ * Two modes share the engine (loadgen/lg_engine.h):
+ *   ratelab load --target URL --rate R ...      constant rate, or "max"
+ *   ratelab load SCENARIO --target URL --speed X  replay of a simulation,
+ *       with a conformance report against the simulator's decisions
+ * Every run is bounded by --duration and --max-requests; Ctrl-C stops it
+ * early and the results are still written.
+ *
+ * Exit status: 0 done, 1 a replay's observed outcomes differ from the
+ * prediction, 2 bad input (one message on stderr).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lg_engine.h"
+#include "lg_json.h"
+#include "lg_replay.h"
+#include "lg_template.h"
+#include "rl_time.h"
+#include "sim_scenario.h"
+
+static const char load_usage[] =
+    "Usage: ratelab load --target URL --rate R [OPTIONS]\n"
+    "       ratelab load SCENARIO --target URL --speed X [OPTIONS]\n"
+    "\n"
+    "Send requests to a live endpoint and measure how it behaves.  Only the\n"
+    "URL given with --target is contacted (no redirects, no proxies).\n"
+    "\n"
+    "Constant rate: --rate R sends R requests per second (\"2000\", \"2000/s\"),\n"
+    "per minute (\"500/m\"), per hour (\"100/h\") or per day (\"288/d\") on a\n"
+    "fixed schedule, whatever the responses do; latency counts from each\n"
+    "request's intended send time, so a slow server cannot hide its queueing\n"
+    "(no coordinated omission).  --rate max is a closed loop instead: each\n"
+    "connection sends its next request as soon as the last one completes.\n"
+    "\n"
+    "Replay: SCENARIO (an .ini file, see docs/scenarios.md) is simulated, and\n"
+    "its requests (clients, roles, times) are sent in real time divided by\n"
+    "--speed X.  The server's window must be the scenario's window divided by\n"
+    "X: speed 1440 plays a day in 60 s against 'ratelab serve --window 60s'.\n"
+    "The replay waits for the next boundary of that window on the system\n"
+    "clock, then compares every response with the simulator's decision.\n"
+    "\n"
+    "Options:\n"
+    "  --target URL         base URL, e.g. http://127.0.0.1:8000 (required)\n"
+    "  --rate R             requests per time unit, or max (rate mode)\n"
+    "  --speed X            replay speed-up factor (replay mode)\n"
+    "  --duration D         stop sending after D (default 30s; replay: the\n"
+    "                       scenario's length divided by the speed)\n"
+    "  --max-requests N     send at most N requests (default 1000000);\n"
+    "  --requests N         the same\n"
+    "  --connections C      concurrent connections (default 10)\n"
+    "  --threads T          worker threads, each with C/T connections (default 1)\n"
+    "  --timeout D          per-request timeout (default 10s); requests in\n"
+    "                       flight at the end get at most this long to finish\n"
+    "  --http2              use HTTP/2: prior knowledge on http://, ALPN on https://\n"
+    "  --template FILE      request template(s), JSON; see docs/load.md\n"
+    "  --role NAME          rate mode: the built-in template to use (miner,\n"
+    "                       validator; default miner)\n"
+    "  --hotkey H           rate mode: hotkey of the requests (default ratelab-load)\n"
+    "  --clients N          rate mode: spread requests over hotkeys H-0 .. H-(N-1)\n"
+    "  --coldkey K          coldkey of the requests (default HOTKEY-cold)\n"
+    "  --json               print the results as JSON instead of text\n"
+    "  --out FILE           also write the JSON results to FILE (for 'ratelab merge')\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "A progress line is shown on stderr when it is a terminal.\n"
+    "\n"
+    "Exit status: 0 the run completed (errors are counted, not fatal), 1 a\n"
+    "replay did not conform to the prediction, 2 bad input.\n";
+
+#define LOAD_TEMPLATE_MAX_BYTES (1u << 20)
+#define LOAD_MAX_CONNECTIONS 10000
+#define LOAD_MAX_THREADS 64
+#define LOAD_TEXT_LINES 50
+
+typedef struct load_options {
+    const char *target;
+    const char *scenario;
+    const char *rate_text;
+    double speed;
+    int64_t duration_ns; /* 0: the default */
+    int64_t max_requests;
+    int connections;
+    int threads;
+    int64_t timeout_ms;
+    int http2;
+    const char *template_path;
+    const char *role;
+    const char *hotkey;
+    const char *coldkey;
+    int clients;
+    int json;
+    const char *out_path;
+    int help;
+} load_options;
+
+static volatile sig_atomic_t load_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    load_stop = 1;
+}
+
+/* The first Ctrl-C stops the run and keeps its results; SA_RESETHAND makes
+ * a second one end the process the usual way. */
+static void install_stop_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *text, long long min,
+                       long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = (text[0] >= '0' && text[0] <= '9') ? strtoll(text, &end, 10) : -1;
+    if (v < 0 || errno != 0 || *end != '\0' || v < min || v > max)
+        return cli_usage_error(cmd, "%s '%s': expected a whole number from %lld to %lld",
+                               opt, text, min, max);
+    *out = v;
+    return 0;
+}
+
+static int parse_positive_duration(const char *cmd, const char *opt, const char *text,
+                                   int64_t *out_us)
+{
+    rl_error err;
+    if (rl_duration_parse(text, out_us, &err) < 0)
+        return cli_usage_error(cmd, "%s: %s", opt, err.message);
+    if (*out_us <= 0)
+        return cli_usage_error(cmd, "%s '%s': the duration must be above zero", opt, text);
+    return 0;
+}
+
+static int parse_speed(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = (text[0] >= '0' && text[0] <= '9') ? strtod(text, &end) : -1;
+    if (v <= 0 || errno != 0 || *end != '\0' || !isfinite(v) || v > 1e9)
+        return cli_usage_error("load", "--speed '%s': expected a positive number such as "
+                                       "1440 (one day per minute)",
+                               text);
+    *out = v;
+    return 0;
+}
+
+static int parse_option(int ch, const char *arg, load_options *o)
+{
+    long long v;
+    int64_t us;
+    int rc = 0;
+
+    switch (ch) {
+    case 'T': o->target = arg; break;
+    case 'r': o->rate_text = arg; break;
+    case 's': rc = parse_speed(arg, &o->speed); break;
+    case 'd':
+        rc = parse_positive_duration("load", "--duration", arg, &us);
+        o->duration_ns = us * 1000;
+        break;
+    case 'n':
+        rc = parse_count("load", "--max-requests", arg, 1, 1000000000000LL, &v);
+        o->max_requests = v;
+        break;
+    case 'c':
+        rc = parse_count("load", "--connections", arg, 1, LOAD_MAX_CONNECTIONS, &v);
+        o->connections = (int)v;
+        break;
+    case 't':
+        rc = parse_count("load", "--threads", arg, 1, LOAD_MAX_THREADS, &v);
+        o->threads = (int)v;
+        break;
+    case 'o':
+        rc = parse_positive_duration("load", "--timeout", arg, &us);
+        o->timeout_ms = us < 1000 ? 1 : us / 1000;
+        break;
+    case 'k':
+        rc = parse_count("load", "--clients", arg, 1, 1000000, &v);
+        o->clients = (int)v;
+        break;
+    case '2': o->http2 = 1; break;
+    case 'p': o->template_path = arg; break;
+    case 'R': o->role = arg; break;
+    case 'H': o->hotkey = arg; break;
+    case 'C': o->coldkey = arg; break;
+    case 'j': o->json = 1; break;
+    case 'O': o->out_path = arg; break;
+    case 'h': o->help = 1; break;
+    default: rc = CLI_EXIT_USAGE;
+    }
+    return rc;
+}
+
+static int check_options(load_options *o)
+{
+    if (o->help)
+        return 0;
+    if (o->target == NULL)
+        return cli_usage_error("load", "--target is required, e.g. --target "
+                                       "http://127.0.0.1:8000");
+    if (o->scenario != NULL && o->rate_text != NULL)
+        return cli_usage_error("load", "--rate and a SCENARIO exclude each other: a "
+                                       "replay's times come from the scenario");
+    if (o->scenario != NULL && o->speed <= 0)
+        return cli_usage_error("load", "a replay needs --speed X, e.g. --speed 1440 with "
+                                       "'ratelab serve --window 60s'");
+    if (o->scenario == NULL && o->rate_text == NULL)
+        return cli_usage_error("load", "give --rate R (e.g. 2000/s or max) or a SCENARIO "
+                                       "with --speed X");
+    if (o->scenario == NULL && o->speed > 0)
+        return cli_usage_error("load", "--speed applies to a replay: name a SCENARIO");
+    if (o->connections < o->threads)
+        return cli_usage_error("load", "--connections %d is fewer than --threads %d: each "
+                                       "thread needs at least one connection",
+                               o->connections, o->threads);
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, load_options *o)
+{
+    static const struct option longopts[] = {
+        {"target", required_argument, NULL, 'T'},
+        {"rate", required_argument, NULL, 'r'},
+        {"speed", required_argument, NULL, 's'},
+        {"duration", required_argument, NULL, 'd'},
+        {"max-requests", required_argument, NULL, 'n'},
+        {"requests", required_argument, NULL, 'n'},
+        {"connections", required_argument, NULL, 'c'},
+        {"threads", required_argument, NULL, 't'},
+        {"timeout", required_argument, NULL, 'o'},
+        {"http2", no_argument, NULL, '2'},
+        {"template", required_argument, NULL, 'p'},
+        {"role", required_argument, NULL, 'R'},
+        {"hotkey", required_argument, NULL, 'H'},
+        {"coldkey", required_argument, NULL, 'C'},
+        {"clients", required_argument, NULL, 'k'},
+        {"json", no_argument, NULL, 'j'},
+        {"out", required_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ch == ':')
+            return cli_usage_error("load", "option '%s' needs a value", argv[optind - 1]);
+        if (ch == '?')
+            return cli_usage_error("load", "unknown option '%s'", argv[optind - 1]);
+        int rc = parse_option(ch, optarg, o);
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < argc)
+        o->scenario = argv[optind++];
+    if (optind < argc)
+        return cli_usage_error("load", "unexpected argument '%s': give at most one "
+                                       "SCENARIO",
+                               argv[optind]);
+    return check_options(o);
+}
+
+/* Loads --template into the set (nothing to do without one). */
+static int load_templates(const load_options *o, lg_template_set *set)
+{
+    rl_error err;
+    if (o->template_path == NULL)
+        return 0;
+    size_t len;
+    char *text = cli_read_file(o->template_path, LOAD_TEMPLATE_MAX_BYTES, &len);
+    if (text == NULL)
+        return CLI_EXIT_USAGE;
+    int rc = lg_template_set_load(set, text, len, o->template_path, &err);
+    free(text);
+    if (rc < 0) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void base_config(const load_options *o, const char *target, lg_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->target = target;
+    cfg->connections = o->connections;
+    cfg->threads = o->threads;
+    cfg->duration_ns = o->duration_ns;
+    cfg->max_requests = o->max_requests;
+    cfg->timeout_ms = o->timeout_ms;
+    cfg->http2 = o->http2;
+    cfg->hotkey = o->hotkey;
+    cfg->coldkey = o->coldkey;
+    cfg->clients = o->clients;
+    cfg->stop = &load_stop;
+    cfg->progress = isatty(STDERR_FILENO);
+}
+
+/* Prints or writes the results; `extra` (may be NULL) is added to the JSON
+ * document under "conformance".  Returns 0 or CLI_EXIT_USAGE. */
+static int emit_results(const load_options *o, const lg_result *r, json_t *extra,
+                        const lg_replay *rp, const lg_conformance *c)
+{
+    rl_error err;
+    json_t *doc = lg_result_to_json(r);
+    int rc = 0;
+    if (doc == NULL) {
+        cli_error("out of memory while writing the results");
+        json_decref(extra);
+        return CLI_EXIT_USAGE;
+    }
+    if (extra != NULL)
+        json_object_set_new(doc, "conformance", extra);
+
+    if (o->out_path != NULL && lg_json_write(doc, o->out_path, &err) < 0)
+        rc = CLI_EXIT_USAGE;
+    if (o->json && lg_json_write(doc, NULL, &err) < 0)
+        rc = CLI_EXIT_USAGE;
+    if (!o->json) {
+        lg_result_print_text(stdout, r);
+        if (rp != NULL && c != NULL)
+            lg_conformance_print_text(stdout, rp, c, LOAD_TEXT_LINES);
+        fflush(stdout);
+    }
+    if (rc != 0)
+        cli_error("%s", err.message);
+    json_decref(doc);
+    return rc;
+}
+
+static int run_rate(const load_options *o, const char *target, lg_template_set *set)
+{
+    rl_error err;
+    lg_config cfg;
+    lg_result result;
+
+    base_config(o, target, &cfg);
+    if (lg_rate_parse(o->rate_text, &cfg.rate, &err) < 0)
+        return cli_usage_error("load", "--rate: %s", err.message);
+    cfg.mode = cfg.rate.is_max ? LG_MODE_MAX : LG_MODE_RATE;
+    if (cfg.duration_ns == 0)
+        cfg.duration_ns = 30 * 1000000000LL;
+    cfg.roles[0] = o->role;
+    cfg.templates[0] = lg_template_set_find(set, o->role, &err);
+    cfg.nroles = 1;
+    if (cfg.templates[0] == NULL) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+
+    install_stop_handler();
+    if (lg_run(&cfg, &result, &err) < 0) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = emit_results(o, &result, NULL, NULL, NULL);
+    lg_result_free(&result);
+    return rc;
+}
+
+/* Fills the templates of the roles the scenario's populations use. */
+static int replay_templates(const sim_scenario *sc, const lg_replay *rp,
+                            lg_template_set *set, lg_config *cfg)
+{
+    rl_error err;
+    cfg->nroles = rp->nroles;
+    for (int r = 0; r < rp->nroles; r++)
+        cfg->roles[r] = rp->roles[r];
+    for (int p = 0; p < sc->npops; p++) {
+        int r = sc->pops[p].role_index;
+        if (cfg->templates[r] != NULL)
+            continue;
+        cfg->templates[r] = lg_template_set_find(set, rp->roles[r], &err);
+        if (cfg->templates[r] == NULL) {
+            cli_error("%s: population '%s': %s", sc->path, sc->pops[p].name, err.message);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Runs the schedule from the next server window boundary on, then
+ * reports; returns the exit status. */
+static int replay_run(const load_options *o, lg_replay *rp, lg_config *cfg)
+{
+    rl_error err;
+    lg_result result;
+    lg_conformance conf;
+
+    cfg->mode = LG_MODE_SCHEDULE;
+    cfg->schedule = rp->entries;
+    cfg->nschedule = rp->n;
+    cfg->outcomes = rp->outcomes;
+    if (cfg->duration_ns == 0 || cfg->duration_ns > rp->length_real_ns)
+        cfg->duration_ns = rp->length_real_ns;
+
+    /* Day 0 must start exactly on a boundary of the server's window. */
+    int64_t now_real_us = lg_real_ns() / 1000, now_mono = lg_mono_ns();
+    int64_t start_us = lg_replay_align(rp, now_real_us, 300000);
+    cfg->start_ns = now_mono + (start_us - now_real_us) * 1000;
+    char when[RL_ISO8601_MAX];
+    rl_time_format_iso8601(start_us, when, sizeof(when));
+    fprintf(stderr, "ratelab load: %lld requests; waiting %.2f s for the server's window "
+                    "boundary at %s\n",
+            (long long)rp->n, (double)(start_us - now_real_us) / 1e6, when);
+
+    install_stop_handler();
+    if (lg_run(cfg, &result, &err) < 0) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    if (lg_conformance_compute(rp, &conf) < 0) {
+        cli_error("out of memory while comparing the outcomes");
+        lg_result_free(&result);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = emit_results(o, &result, lg_conformance_to_json(rp, &conf), rp, &conf);
+    if (rc == 0 && conf.nmismatches > 0) {
+        cli_error("the endpoint did not decide as predicted: %lld of %lld requests differ",
+                  (long long)conf.nmismatches, (long long)conf.requests);
+        rc = CLI_EXIT_FAILED;
+    }
+    lg_conformance_free(&conf);
+    lg_result_free(&result);
+    return rc;
+}
+
+static int run_replay(const load_options *o, const char *target, lg_template_set *set)
+{
+    rl_error err;
+    sim_scenario sc;
+    lg_replay rp;
+    lg_config cfg;
+
+    if (sim_scenario_load(&sc, o->scenario, &err) < 0) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    if (lg_replay_build(&rp, &sc, o->speed, o->max_requests, &err) < 0) {
+        cli_error("%s", err.message);
+        sim_scenario_free(&sc);
+        return CLI_EXIT_USAGE;
+    }
+    base_config(o, target, &cfg);
+    int rc = replay_templates(&sc, &rp, set, &cfg);
+    if (rc == 0)
+        rc = replay_run(o, &rp, &cfg);
+    lg_replay_free(&rp);
+    sim_scenario_free(&sc);
+    return rc;
+}
+
+static int load_main(int argc, char **argv)
+{
+    load_options o = {
+        .max_requests = 1000000,
+        .connections = 10,
+        .threads = 1,
+        .timeout_ms = 10000,
+        .role = "miner",
+        .hotkey = "ratelab-load",
+        .clients = 1,
+    };
+    rl_error err;
+    char target[512];
+
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        fputs(load_usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (lg_target_normalize(o.target, target, sizeof(target), &err) < 0)
+        return cli_usage_error("load", "--target: %s", err.message);
+    if (lg_check_client_id(o.hotkey, "--hotkey", &err) < 0 ||
+        (o.coldkey != NULL && lg_check_client_id(o.coldkey, "--coldkey", &err) < 0))
+        return cli_usage_error("load", "%s", err.message);
+
+    lg_template_set set = {0};
+    rc = load_templates(&o, &set);
+    if (rc == 0)
+        rc = o.scenario != NULL ? run_replay(&o, target, &set) : run_rate(&o, target, &set);
+    lg_template_set_free(&set);
+    return rc;
+}
+
+const cli_command cli_cmd_load = {
+    .name = "load",
+    .summary = "send load to an endpoint, or replay a scenario and check conformance",
+    .usage = load_usage,
+    .run = load_main,
+};
