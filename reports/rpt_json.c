@@ -12,12 +12,14 @@
  * integer microseconds (names end in _us), headrooms are fractions or null
  * (a limit of 0), counts are integers.
  *
- * Ownership: every builder returns a new reference or NULL when out of
- * memory; json_pack's "o" steals the references it is given, also on
- * failure, so a NULL from a nested builder makes the outer pack fail and
- * nothing leaks.
+ * Ownership: every builder returns a new reference, or NULL when out of
+ * memory.  json_pack's "o" takes over the reference it is given, and a
+ * NULL from a nested builder makes the outer pack fail and return NULL.
+ * NOTE: whether a failed pack releases the references it already took
+ * depends on the jansson version, so an out-of-memory failure may leak.
  */
 #include <math.h>
+#include <stdio.h>
 
 #include "rl_time.h"
 #include "rpt.h"
@@ -63,11 +65,23 @@ static json_t *limits_object(const sim_result *r)
                      limit_value(&r->limits.total));
 }
 
+/* JSON integers are signed 64-bit in jansson: a seed above 2^63 - 1 is
+ * written as a decimal string instead, so it is never shown wrapped. */
+static json_t *seed_value(uint64_t seed)
+{
+    char text[24];
+
+    if (seed <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)seed);
+    snprintf(text, sizeof(text), "%llu", (unsigned long long)seed);
+    return json_string(text);
+}
+
 static json_t *run_object(const sim_result *r)
 {
-    return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}", "start", time_or_null(r->start_us),
+    return json_pack("{s:o, s:o, s:I, s:o, s:I, s:I}", "start", time_or_null(r->start_us),
                      "end", time_or_null(r->end_us), "days", (json_int_t)r->days,
-                     "seed", (json_int_t)r->seed, "windows", (json_int_t)r->n_windows,
+                     "seed", seed_value(r->seed), "windows", (json_int_t)r->n_windows,
                      "hours", (json_int_t)r->n_hours);
 }
 

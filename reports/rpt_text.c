@@ -2,7 +2,7 @@
  * rpt_text.c: the text report of a simulator run.
  *
  * Layout (two-space indents, one blank line between blocks):
- *   verdict line       FITS or REJECTS, the scenario name and the answer
+ *   verdict line       FITS or REJECTS, the scenario name and the figures
  *   scenario, run      where it came from, the simulated interval, window,
  *                      policy and seed
  *   limits             every role's per-client limit and the total, each
@@ -316,10 +316,15 @@ int rpt_text_write(FILE *out, const sim_result *r)
     write_run(out, r);
     write_limits(out, r);
     fputc('\n', out);
-    for (int i = 0; i < r->npops; i++)
+    for (int i = 0; i < r->npops; i++) {
+        if (i > 0)
+            fputc('\n', out);
         write_population(out, r, &r->pops[i]);
-    if (r->npops > 1)
+    }
+    if (r->npops > 1) {
+        fputc('\n', out);
         write_totals(out, r);
+    }
     fputc('\n', out);
     write_global(out, r);
     write_expectations(out, r);

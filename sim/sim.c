@@ -1,9 +1,9 @@
 /*
  * sim.c: the simulator's run loop: clients, events, decisions, tallies.
  *
- * Where it sits: sim_run() is called by the `ratelab sim` command (and
- * later by sweeps); it drives the limiter core (rl_limiter_decide with the
- * memory store) and fills a sim_result that the report writers read.
+ * Where it sits: the `ratelab sim` command calls sim_run().  The run drives
+ * the limiter core (rl_limiter_decide with the memory store) and fills a
+ * sim_result, which the report writers read.
  *
  * What always holds during a run:
  *   - the queue holds at most one event per client: the client's next
@@ -354,10 +354,10 @@ static int64_t next_request_us(const sim_population *p, sim_client *cl)
 
 /* ---- one request ------------------------------------------------------ */
 
-/* Maps the core's decision to what the client sees.  Under the atomic
+/* Maps the core's decision to the client's response.  Under the atomic
  * policy authentication comes first, so a request that fails it is a 401
- * whatever the counters say; under the deployed policy the limit checks
- * come first and only an admitted request reaches authentication. */
+ * whatever the counters contain.  Under the deployed policy the limit
+ * checks come first, and only an admitted request reaches authentication. */
 static sim_response classify(rl_policy policy, int auth_ok, const rl_decision *d)
 {
     if (!auth_ok && policy == RL_POLICY_ATOMIC)

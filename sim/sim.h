@@ -29,9 +29,10 @@
  * previous one's time instead: a late loop fires at once, it does not go
  * back in time.
  *
- * First request: the scenario start plus the start offset (spread: client i
- * of n at floor(i * interval / n); together: 0; random: uniform in
- * [0, interval); offset: the configured offset) plus first_delay.
+ * A client's first request is at start + offset_i + first_delay.  The
+ * offset of client i of n is floor(i * interval / n) for start = spread,
+ * 0 for together, uniform in [0, interval) for random, and the configured
+ * offset for an offset start.
  *
  * Worked example: one miner at a 5-minute fixed rate from 00:00:00 UTC for
  * one day against 500/day makes 288 requests, all accepted: demand 288 per
@@ -68,7 +69,7 @@
  * would otherwise run for hours. */
 #define SIM_DEFAULT_MAX_REQUESTS 1000000000LL
 
-/* Longest client id: population name, '-', up to 19 digits. */
+/* Maximum client id size: population name, '-', up to 19 digits, NUL. */
 #define SIM_CLIENT_ID_MAX (SIM_NAME_MAX + 21)
 
 #define SIM_EXPECT_MAX 6
@@ -140,8 +141,8 @@ typedef struct sim_pop_result {
     int64_t limit; /* the role's per-client limit per window */
     sim_counts counts;
     sim_window_stats per_window;
-    /* The most requests (demand, rejected ones included) any client of the
-     * population made in one window: per_window.max. */
+    /* Maximum requests (demand, rejected ones included) that one client of
+     * the population made in one window: per_window.max. */
     int64_t max_window_usage;
     /* 1 - max_window_usage / limit: 0.424 for 288 against 500, negative
      * when over the limit; NAN when the limit is 0. */
@@ -213,7 +214,7 @@ typedef struct sim_result {
 } sim_result;
 
 /*
- * Runs a scenario.  On success returns 0 and *out holds a result the caller
+ * Runs a scenario.  On success returns 0 and *out points to a result the caller
  * frees with sim_result_destroy().  On failure returns a negative rl_status
  * with err filled and *out NULL: RL_ERR_INVALID for a scenario the
  * simulator cannot run (no population, a role outside the limits),

@@ -2,10 +2,11 @@
  * sim_rng.c: xoshiro256** and splitmix64 (see sim_rng.h for the choice and
  * the per-client streams).
  *
- * Both algorithms are written from their published definitions: splitmix64
- * adds the 64-bit golden-ratio increment and mixes with two
- * xor-shift-multiply rounds; xoshiro256** outputs rotl(s1 * 5, 7) * 9 and
- * updates its four words with shifts, xors and one rotation.
+ * Both algorithms are written from their published definitions.
+ * splitmix64 adds the 64-bit golden-ratio increment to its state and mixes
+ * the sum with two xor-shift-multiply rounds.  xoshiro256** outputs
+ * rotl(s1 * 5, 7) * 9 and updates its four words with shifts, xors and one
+ * rotation.
  */
 #include "sim_rng.h"
 
