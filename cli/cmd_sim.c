@@ -112,15 +112,17 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         return 0;
     case 's':
         if (parse_u64(arg, &opt->config.seed) < 0)
-            return cli_usage_error("sim", "--seed '%s': expected an unsigned integer "
-                                          "from 0 to 18446744073709551615",
+            return cli_usage_error("sim",
+                                   "--seed '%s': expected an unsigned integer "
+                                   "from 0 to 18446744073709551615",
                                    arg);
         opt->config.override_seed = 1;
         return 0;
     case 'm':
         if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
-            return cli_usage_error("sim", "--max-requests '%s': expected a positive "
-                                          "integer",
+            return cli_usage_error("sim",
+                                   "--max-requests '%s': expected a positive "
+                                   "integer",
                                    arg);
         opt->config.max_requests = (int64_t)v;
         return 0;
@@ -146,7 +148,8 @@ static int parse_options(int argc, char **argv, sim_options *opt)
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (ch == ':')
-            return cli_usage_error("sim", "option '%s' needs a value", argv[optind - 1]);
+            return cli_usage_error("sim", "option '%s' needs a value",
+                                   argv[optind - 1]);
         if (ch == '?')
             return cli_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
         int rc = parse_option(ch, optarg, opt);
@@ -245,8 +248,8 @@ static int collect_paths(path_list *l, int argc, char **argv)
             cli_error("cannot read %s: %s", argv[i], strerror(errno));
             return -1;
         }
-        int rc = S_ISDIR(st.st_mode) ? add_directory(l, argv[i])
-                                     : path_list_add(l, argv[i]);
+        int rc =
+            S_ISDIR(st.st_mode) ? add_directory(l, argv[i]) : path_list_add(l, argv[i]);
         if (rc < 0)
             return -1;
     }

@@ -79,10 +79,10 @@ static json_t *seed_value(uint64_t seed)
 
 static json_t *run_object(const sim_result *r)
 {
-    return json_pack("{s:o, s:o, s:I, s:o, s:I, s:I}", "start", time_or_null(r->start_us),
-                     "end", time_or_null(r->end_us), "days", (json_int_t)r->days,
-                     "seed", seed_value(r->seed), "windows", (json_int_t)r->n_windows,
-                     "hours", (json_int_t)r->n_hours);
+    return json_pack("{s:o, s:o, s:I, s:o, s:I, s:I}", "start",
+                     time_or_null(r->start_us), "end", time_or_null(r->end_us), "days",
+                     (json_int_t)r->days, "seed", seed_value(r->seed), "windows",
+                     (json_int_t)r->n_windows, "hours", (json_int_t)r->n_hours);
 }
 
 static const char *cadence_name(sim_cadence c)
@@ -98,13 +98,13 @@ static const char *start_name(sim_start s)
 
 static json_t *cadence_object(const sim_population *p)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:b}", "kind",
-                     cadence_name(p->cadence), "interval_us", (json_int_t)p->interval_us,
-                     "work_min_us", (json_int_t)p->work_min_us, "work_max_us",
-                     (json_int_t)p->work_max_us, "jitter_us", (json_int_t)p->jitter_us,
-                     "start", start_name(p->start), "start_offset_us",
-                     (json_int_t)p->start_offset_us, "first_delay_us",
-                     (json_int_t)p->first_delay_us, "auth_valid", p->auth_valid);
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:b}", "kind",
+        cadence_name(p->cadence), "interval_us", (json_int_t)p->interval_us,
+        "work_min_us", (json_int_t)p->work_min_us, "work_max_us",
+        (json_int_t)p->work_max_us, "jitter_us", (json_int_t)p->jitter_us, "start",
+        start_name(p->start), "start_offset_us", (json_int_t)p->start_offset_us,
+        "first_delay_us", (json_int_t)p->first_delay_us, "auth_valid", p->auth_valid);
 }
 
 static json_t *population_object(const sim_pop_result *p)
@@ -143,8 +143,8 @@ static json_t *totals_object(const sim_result *r)
 
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "requests",
                      (json_int_t)c->requests, "accepted", (json_int_t)c->accepted,
-                     "rejected_client", (json_int_t)c->rejected_client, "rejected_global",
-                     (json_int_t)c->rejected_global, "failed_auth",
+                     "rejected_client", (json_int_t)c->rejected_client,
+                     "rejected_global", (json_int_t)c->rejected_global, "failed_auth",
                      (json_int_t)c->failed_auth, "first_rejection",
                      time_or_null(r->first_rejection_us), "first_rejection_client",
                      r->first_rejection_us == SIM_TIME_NONE
@@ -224,14 +224,14 @@ json_t *rpt_json_scenario(const sim_result *r)
     char verdict[512];
 
     rpt_text_verdict(r, verdict, sizeof(verdict));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "name", r->name, "path", r->path, "description", r->description,
-                     "verdict", sim_verdict_name(r), "summary", verdict,
-                     "expectations_met", r->expectations_met, "expectations",
-                     expectations_array(r), "run", run_object(r), "limits",
-                     limits_object(r), "populations", populations_array(r), "totals",
-                     totals_object(r), "global", global_object(r), "hourly",
-                     hourly_object(r));
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
+        r->name, "path", r->path, "description", r->description, "verdict",
+        sim_verdict_name(r), "summary", verdict, "expectations_met",
+        r->expectations_met, "expectations", expectations_array(r), "run",
+        run_object(r), "limits", limits_object(r), "populations", populations_array(r),
+        "totals", totals_object(r), "global", global_object(r), "hourly",
+        hourly_object(r));
 }
 
 json_t *rpt_json_document_create(void)

@@ -77,7 +77,8 @@ static const sim_pop_result *binding_population(const sim_result *r)
 
     for (int i = 0; i < r->npops; i++) {
         const sim_pop_result *p = &r->pops[i];
-        if (isnan(best->headroom) || (!isnan(p->headroom) && p->headroom < best->headroom))
+        if (isnan(best->headroom) ||
+            (!isnan(p->headroom) && p->headroom < best->headroom))
             best = p;
     }
     return best;
@@ -104,7 +105,8 @@ static int verdict_fits(const sim_result *r, char *buf, size_t len)
     format_pct(p->headroom, pct, sizeof(pct));
     if (r->npops > 1)
         snprintf(who, sizeof(who), " (%s)", p->name);
-    n = snprintf(buf, len, "FITS  %s: %lld requests/%s per %s%s against %lld/%s, headroom %s",
+    n = snprintf(buf, len,
+                 "FITS  %s: %lld requests/%s per %s%s against %lld/%s, headroom %s",
                  r->name, (long long)p->max_window_usage, unit, p->role, who,
                  (long long)p->limit, unit, pct);
 
@@ -115,8 +117,8 @@ static int verdict_fits(const sim_result *r, char *buf, size_t len)
         char gpct[UNIT_MAX];
         format_pct(r->global.headroom, gpct, sizeof(gpct));
         n += snprintf(buf + n, len - (size_t)n, "; total %lld of %lld/%s, headroom %s",
-                      (long long)r->global.peak_window_usage, (long long)r->global.limit,
-                      unit, gpct);
+                      (long long)r->global.peak_window_usage,
+                      (long long)r->global.limit, unit, gpct);
     }
     return n;
 }
@@ -129,10 +131,10 @@ static int verdict_rejects(const sim_result *r, char *buf, size_t len)
 
     format_time(r->first_rejection_us, when, sizeof(when));
     window_unit(&r->window, unit, sizeof(unit));
-    n = snprintf(buf, len, "REJECTS %s: first rejection %s (%s); %lld of %lld rejected per %s",
-                 r->name, when, r->first_rejection_client,
-                 (long long)p->worst_window_rejected, (long long)p->worst_window_requests,
-                 pair_name(&r->window));
+    n = snprintf(
+        buf, len, "REJECTS %s: first rejection %s (%s); %lld of %lld rejected per %s",
+        r->name, when, r->first_rejection_client, (long long)p->worst_window_rejected,
+        (long long)p->worst_window_requests, pair_name(&r->window));
 
     if (r->global.exhausted_at_us != SIM_TIME_NONE && n >= 0 && (size_t)n < len) {
         format_time(r->global.exhausted_at_us, when, sizeof(when));
@@ -157,8 +159,9 @@ static void write_run(FILE *out, const sim_result *r)
     format_time(r->start_us, start, sizeof(start));
     format_time(r->end_us, end, sizeof(end));
     rl_window_format(&r->window, window, sizeof(window));
-    fprintf(out, "  run       %s to %s (%lld day%s), window %s (%lld window%s), "
-                 "policy %s, seed %llu\n",
+    fprintf(out,
+            "  run       %s to %s (%lld day%s), window %s (%lld window%s), "
+            "policy %s, seed %llu\n",
             start, end, (long long)r->days, r->days == 1 ? "" : "s", window,
             (long long)r->n_windows, r->n_windows == 1 ? "" : "s",
             rl_policy_name(r->policy), (unsigned long long)r->seed);
@@ -170,7 +173,8 @@ static void write_limit(FILE *out, const char *label, const char *name,
     char amount[UNIT_MAX + 24];
 
     snprintf(amount, sizeof(amount), "%lld/%s", (long long)v->value, unit);
-    fprintf(out, "  %-8s  %-10s %-14s %s", label, name, amount, rl_source_name(v->source));
+    fprintf(out, "  %-8s  %-10s %-14s %s", label, name, amount,
+            rl_source_name(v->source));
     if (v->origin[0] != '\0' && strcmp(v->origin, rl_source_name(v->source)) != 0)
         fprintf(out, " (%s)", v->origin);
     fputc('\n', out);
@@ -202,7 +206,8 @@ static void describe_cadence(const sim_population *p, char *buf, size_t len)
         if (p->work_min_us == p->work_max_us)
             n = snprintf(buf, len, "fixed-delay %s after %s of work", interval, a);
         else
-            n = snprintf(buf, len, "fixed-delay %s after %s..%s of work", interval, a, b);
+            n = snprintf(buf, len, "fixed-delay %s after %s..%s of work", interval, a,
+                         b);
     }
     if (p->jitter_us > 0 && n >= 0 && (size_t)n < len) {
         rl_duration_format(p->jitter_us, a, sizeof(a));
@@ -245,7 +250,8 @@ static void write_population(FILE *out, const sim_result *r, const sim_pop_resul
     fprintf(out, "    %-18s %lld by the client limit, %lld by the total\n", "rejected",
             (long long)p->counts.rejected_client, (long long)p->counts.rejected_global);
     if (!p->config.auth_valid || p->counts.failed_auth > 0)
-        fprintf(out, "    %-18s %lld\n", "failed auth", (long long)p->counts.failed_auth);
+        fprintf(out, "    %-18s %lld\n", "failed auth",
+                (long long)p->counts.failed_auth);
 
     snprintf(per, sizeof(per), "per %s", pair_name(&r->window));
     fprintf(out, "    %-18s min %lld, mean %.1f, max %lld; limit %lld/%s\n", per,
@@ -265,10 +271,12 @@ static void write_totals(FILE *out, const sim_result *r)
 {
     const sim_counts *c = &r->total;
 
-    fprintf(out, "  all populations: %lld requests, %lld accepted, %lld rejected by "
-                 "client limits, %lld by the total, %lld failed auth\n",
-            (long long)c->requests, (long long)c->accepted, (long long)c->rejected_client,
-            (long long)c->rejected_global, (long long)c->failed_auth);
+    fprintf(out,
+            "  all populations: %lld requests, %lld accepted, %lld rejected by "
+            "client limits, %lld by the total, %lld failed auth\n",
+            (long long)c->requests, (long long)c->accepted,
+            (long long)c->rejected_client, (long long)c->rejected_global,
+            (long long)c->failed_auth);
 }
 
 static void write_global(FILE *out, const sim_result *r)

@@ -129,14 +129,15 @@ static int validate_population(const sim_scenario *sc, const sim_population *p,
 static int validate_scenario(const sim_scenario *sc, rl_error *err)
 {
     if (sc->npops < 1 || sc->pops == NULL) {
-        rl_error_set(err, "%s: scenario '%s' has no [population NAME] section; "
-                          "add one",
+        rl_error_set(err,
+                     "%s: scenario '%s' has no [population NAME] section; "
+                     "add one",
                      sc->path, sc->name);
         return RL_ERR_INVALID;
     }
     if (sc->days < 1 || sc->days > 36500) {
-        rl_error_set(err, "%s: days = %lld is out of range; use 1 to 36500",
-                     sc->path, (long long)sc->days);
+        rl_error_set(err, "%s: days = %lld is out of range; use 1 to 36500", sc->path,
+                     (long long)sc->days);
         return RL_ERR_RANGE;
     }
 
@@ -148,8 +149,9 @@ static int validate_scenario(const sim_scenario *sc, rl_error *err)
         total += (size_t)sc->pops[i].count;
     }
     if (total > UINT32_MAX) {
-        rl_error_set(err, "%s: %zu clients in all; the simulator runs at most "
-                          "4294967295",
+        rl_error_set(err,
+                     "%s: %zu clients in all; the simulator runs at most "
+                     "4294967295",
                      sc->path, total);
         return RL_ERR_RANGE;
     }
@@ -178,9 +180,10 @@ static int check_request_estimate(const sim_scenario *sc, const sim_result *r,
     if (estimate <= (double)max_requests)
         return 0;
 
-    rl_error_set(err, "%s: scenario '%s' would make about %.3g requests, more than "
-                      "the maximum of %lld; check the intervals and days, or raise "
-                      "the maximum (--max-requests)",
+    rl_error_set(err,
+                 "%s: scenario '%s' would make about %.3g requests, more than "
+                 "the maximum of %lld; check the intervals and days, or raise "
+                 "the maximum (--max-requests)",
                  sc->path, sc->name, estimate, (long long)max_requests);
     return RL_ERR_RANGE;
 }
@@ -289,8 +292,8 @@ static int build_client_ids(sim_state *st)
     for (int i = 0; i < sc->npops; i++) {
         for (int64_t j = 0; j < sc->pops[i].count; j++, c++) {
             st->clients[c].id_offset = used;
-            int n = snprintf(st->ids + used, bytes - used, "%s-%lld",
-                             sc->pops[i].name, (long long)j);
+            int n = snprintf(st->ids + used, bytes - used, "%s-%lld", sc->pops[i].name,
+                             (long long)j);
             used += (size_t)n + 1;
         }
     }
@@ -437,11 +440,13 @@ static void tally_request(sim_state *st, sim_client *cl, int64_t t_us,
     const char *id = st->ids + cl->id_offset;
     if (rejected && pr->first_rejection_us == SIM_TIME_NONE) {
         pr->first_rejection_us = t_us;
-        snprintf(pr->first_rejection_client, sizeof(pr->first_rejection_client), "%s", id);
+        snprintf(pr->first_rejection_client, sizeof(pr->first_rejection_client), "%s",
+                 id);
     }
     if (rejected && r->first_rejection_us == SIM_TIME_NONE) {
         r->first_rejection_us = t_us;
-        snprintf(r->first_rejection_client, sizeof(r->first_rejection_client), "%s", id);
+        snprintf(r->first_rejection_client, sizeof(r->first_rejection_client), "%s",
+                 id);
     }
     if (resp == SIM_REJECTED_GLOBAL && r->global.exhausted_at_us == SIM_TIME_NONE)
         r->global.exhausted_at_us = t_us;
@@ -471,8 +476,8 @@ static int process_event(sim_state *st, const sim_event *ev, rl_error *err)
     sim_response resp = classify(st->lim.policy, p->auth_valid, &d);
     tally_request(st, cl, ev->time_us, resp, &d);
     if (st->cfg.on_request != NULL) {
-        sim_request_info info = {cl->pop, cl->index, id, ev->time_us,
-                                 p->auth_valid, resp, &d};
+        sim_request_info info = {cl->pop,       cl->index, id, ev->time_us,
+                                 p->auth_valid, resp,      &d};
         st->cfg.on_request(st->cfg.user, &info);
     }
 
@@ -491,9 +496,10 @@ static int run_events(sim_state *st, rl_error *err)
 
     while (sim_queue_pop(st->queue, &ev) == 0) {
         if (++st->processed > st->cfg.max_requests) {
-            rl_error_set(err, "%s: scenario '%s' stopped after %lld requests, the "
-                              "maximum; check the intervals and jitter, or raise "
-                              "the maximum (--max-requests)",
+            rl_error_set(err,
+                         "%s: scenario '%s' stopped after %lld requests, the "
+                         "maximum; check the intervals and jitter, or raise "
+                         "the maximum (--max-requests)",
                          st->sc->path, st->sc->name, (long long)st->cfg.max_requests);
             return RL_ERR_RANGE;
         }

@@ -86,9 +86,9 @@ typedef enum sim_response {
 /* One request, as passed to an observer (tests, later traces and plots).
  * Pointers are valid only during the call. */
 typedef struct sim_request_info {
-    int pop;                  /* population index */
-    int64_t client;           /* client index within the population */
-    const char *client_id;    /* "<population>-<client>" */
+    int pop;               /* population index */
+    int64_t client;        /* client index within the population */
+    const char *client_id; /* "<population>-<client>" */
     int64_t time_us;
     int auth_ok;
     sim_response response;
@@ -99,13 +99,13 @@ typedef void (*sim_request_fn)(void *user, const sim_request_info *info);
 
 /* Options of one run.  sim_config_init() sets the defaults. */
 typedef struct sim_config {
-    int override_seed;        /* 1: use `seed` instead of the scenario's */
+    int override_seed; /* 1: use `seed` instead of the scenario's */
     uint64_t seed;
-    int override_policy;      /* 1: use `policy` instead of the scenario's */
+    int override_policy; /* 1: use `policy` instead of the scenario's */
     rl_policy policy;
-    int64_t max_requests;     /* refuse larger runs; > 0 */
+    int64_t max_requests;      /* refuse larger runs; > 0 */
     sim_request_fn on_request; /* NULL: none; called after every decision */
-    void *user;               /* passed to on_request */
+    void *user;                /* passed to on_request */
 } sim_config;
 
 void sim_config_init(sim_config *cfg);
@@ -138,7 +138,7 @@ typedef struct sim_pop_result {
     char role[RL_ROLE_NAME_MAX];
     int64_t clients;
     sim_population config; /* as the scenario set it: cadence, start, auth */
-    int64_t limit; /* the role's per-client limit per window */
+    int64_t limit;         /* the role's per-client limit per window */
     sim_counts counts;
     sim_window_stats per_window;
     /* Maximum requests (demand, rejected ones included) that one client of

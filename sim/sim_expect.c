@@ -43,8 +43,7 @@ static void format_time(int64_t t_us, char *buf, size_t len)
         rl_time_format_iso8601(t_us, buf, len);
 }
 
-static void expect_count(sim_result *r, const char *key, int64_t expected,
-                         int exact)
+static void expect_count(sim_result *r, const char *key, int64_t expected, int exact)
 {
     int64_t seen = r->total.rejected_client + r->total.rejected_global;
     int met = exact ? seen == expected : seen <= expected;
@@ -67,7 +66,8 @@ static void expect_min_headroom(sim_result *r, double expected_pct)
 
     for (int i = 0; i < r->npops; i++) {
         const sim_pop_result *pr = &r->pops[i];
-        if (pr->limit > 0 && (lowest == NULL || headroom_pct(pr) < headroom_pct(lowest)))
+        if (pr->limit > 0 &&
+            (lowest == NULL || headroom_pct(pr) < headroom_pct(lowest)))
             lowest = pr;
     }
     if (lowest == NULL) {
@@ -82,8 +82,8 @@ static void expect_min_headroom(sim_result *r, double expected_pct)
     int met = seen >= expected_pct;
     sim_expect_result *e = next_slot(r, "min_headroom", met);
     if (r->npops == 1)
-        snprintf(e->explanation, sizeof(e->explanation), "min_headroom %g %%: %s (%.1f %%)",
-                 expected_pct, met_word(met), seen);
+        snprintf(e->explanation, sizeof(e->explanation),
+                 "min_headroom %g %%: %s (%.1f %%)", expected_pct, met_word(met), seen);
     else
         snprintf(e->explanation, sizeof(e->explanation),
                  "min_headroom %g %%: %s (%.1f %%, %s)", expected_pct, met_word(met),
@@ -100,8 +100,8 @@ static void expect_time(sim_result *r, const char *key, int64_t expected_us,
     format_time(expected_us, want, sizeof(want));
     format_time(seen_us, got, sizeof(got));
     if (seen_us != SIM_TIME_NONE && client != NULL)
-        snprintf(e->explanation, sizeof(e->explanation), "%s %s: %s (%s, %s)", key, want,
-                 met_word(met), got, client);
+        snprintf(e->explanation, sizeof(e->explanation), "%s %s: %s (%s, %s)", key,
+                 want, met_word(met), got, client);
     else
         snprintf(e->explanation, sizeof(e->explanation), "%s %s: %s (%s)", key, want,
                  met_word(met), got);

@@ -135,7 +135,7 @@ typedef struct shipped_case {
     double headroom;
     const char *first_rejection; /* NULL: none */
     const char *first_client;
-    const char *exhausted_at;    /* NULL: never */
+    const char *exhausted_at; /* NULL: never */
     int64_t global_peak;
     int64_t worst_rejected, worst_requests;
 } shipped_case;
@@ -145,18 +145,18 @@ typedef struct shipped_case {
 static const shipped_case shipped[] = {
     {"five-minute-vs-20.ini", 0, 576, 40, 536, 0, 288, 288, 2, 288.0, -13.4,
      "2025-01-01T01:40:00Z", "miners-0", NULL, 20, 268, 288},
-    {"five-minute-vs-500.ini", 1, 288, 288, 0, 0, 288, 288, 1, 288.0, 0.424, NULL,
-     NULL, NULL, 288, 0, 0},
+    {"five-minute-vs-500.ini", 1, 288, 288, 0, 0, 288, 288, 1, 288.0, 0.424, NULL, NULL,
+     NULL, 288, 0, 0},
     {"fixed-delay-upload-vs-500.ini", 1, 83996, 83996, 0, 0, 238, 242, 7,
      83996.0 / 350.0, 0.516, NULL, NULL, NULL, 12008, 0, 0},
-    {"mainnet-two-hours-vs-100.ini", 1, 20649, 20649, 0, 0, 11, 12, 7,
-     20649.0 / 1792.0, 0.88, NULL, NULL, NULL, 3072, 0, 0},
+    {"mainnet-two-hours-vs-100.ini", 1, 20649, 20649, 0, 0, 11, 12, 7, 20649.0 / 1792.0,
+     0.88, NULL, NULL, NULL, 3072, 0, 0},
     {"one-second-short-vs-20.ini", 0, 601, 600, 1, 0, 20, 21, 30, 601.0 / 30.0, -0.05,
      "2025-01-01T23:59:40Z", "miners-0", NULL, 20, 1, 21},
     {"seventy-two-minutes-vs-20.ini", 1, 140, 140, 0, 0, 20, 20, 7, 20.0, 0.0, NULL,
      NULL, NULL, 20, 0, 0},
-    {"total-3472-miners.ini", 1, 999936, 999936, 0, 0, 288, 288, 1, 288.0, 0.424,
-     NULL, NULL, NULL, 999936, 0, 0},
+    {"total-3472-miners.ini", 1, 999936, 999936, 0, 0, 288, 288, 1, 288.0, 0.424, NULL,
+     NULL, NULL, 999936, 0, 0},
     {"total-3473-miners.ini", 0, 1000224, 1000000, 0, 224, 288, 288, 1, 288.0, 0.424,
      "2025-01-01T23:59:40.650734Z", "miners-3249", "2025-01-01T23:59:40.650734Z",
      1000000, 1, 288},
@@ -337,7 +337,8 @@ static void count_request(void *user, const sim_request_info *info)
     window_counts *wc = user;
     int64_t j = rl_window_id(wc->window, info->time_us) - wc->first_window;
 
-    if (info->client < 0 || info->client >= CF_MAX_CLIENTS || j < 0 || j >= wc->n_windows) {
+    if (info->client < 0 || info->client >= CF_MAX_CLIENTS || j < 0 ||
+        j >= wc->n_windows) {
         wc->out_of_range = 1;
         return;
     }
@@ -436,8 +437,9 @@ static void check_periodic_case(int64_t start_us, const char *window_text,
             int64_t id = wc.first_window + j;
             int64_t lo = rl_window_start_us(&window, id);
             int64_t hi = rl_window_reset_us(&window, id);
-            int64_t expected = periodic_count(base, interval_us, lo < start_us ? start_us : lo,
-                                              hi > end_us ? end_us : hi);
+            int64_t expected =
+                periodic_count(base, interval_us, lo < start_us ? start_us : lo,
+                               hi > end_us ? end_us : hi);
             mismatches += wc.counts[i][j] != expected;
             min = expected < min ? expected : min;
             max = expected > max ? expected : max;
@@ -445,8 +447,9 @@ static void check_periodic_case(int64_t start_us, const char *window_text,
         }
     }
     if (mismatches != 0)
-        fprintf(stderr, "\nclosed form: window %s interval %lld us phase %lld us: %lld "
-                        "windows differ\n",
+        fprintf(stderr,
+                "\nclosed form: window %s interval %lld us phase %lld us: %lld "
+                "windows differ\n",
                 window_text, (long long)interval_us, (long long)phase_us,
                 (long long)mismatches);
     CU_ASSERT_EQUAL(mismatches, 0);
@@ -460,29 +463,38 @@ static void check_periodic_case(int64_t start_us, const char *window_text,
     sim_result_destroy(r);
 }
 
-static const char *const cf_windows[] = {"utc-day", "utc+05:30", "1h", "90m", "7m",
-                                         "86399s"};
+static const char *const cf_windows[] = {"utc-day", "utc+05:30", "1h",
+                                         "90m",     "7m",        "86399s"};
 static const int64_t cf_intervals[] = {
-    RL_US_PER_MIN,         5 * RL_US_PER_MIN,  7 * RL_US_PER_MIN + 13 * RL_US_PER_SEC,
-    4319 * RL_US_PER_SEC,  72 * RL_US_PER_MIN, 2 * RL_US_PER_HOUR,
-    197 * RL_US_PER_MIN + 1, 25 * RL_US_PER_HOUR,
+    RL_US_PER_MIN,
+    5 * RL_US_PER_MIN,
+    7 * RL_US_PER_MIN + 13 * RL_US_PER_SEC,
+    4319 * RL_US_PER_SEC,
+    72 * RL_US_PER_MIN,
+    2 * RL_US_PER_HOUR,
+    197 * RL_US_PER_MIN + 1,
+    25 * RL_US_PER_HOUR,
 };
 
 static void test_periodic_matches_closed_form(void)
 {
     int64_t midnight = 0, odd = 0;
-    CU_ASSERT_EQUAL_FATAL(rl_time_parse_iso8601("2025-01-01T00:00:00Z", &midnight, NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(rl_time_parse_iso8601("2025-03-09T05:17:23.5Z", &odd, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        rl_time_parse_iso8601("2025-01-01T00:00:00Z", &midnight, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(rl_time_parse_iso8601("2025-03-09T05:17:23.5Z", &odd, NULL),
+                          0);
     int64_t starts[] = {midnight, odd};
 
     for (size_t s = 0; s < 2; s++) {
         for (size_t w = 0; w < sizeof(cf_windows) / sizeof(cf_windows[0]); w++) {
-            for (size_t i = 0; i < sizeof(cf_intervals) / sizeof(cf_intervals[0]); i++) {
+            for (size_t i = 0; i < sizeof(cf_intervals) / sizeof(cf_intervals[0]);
+                 i++) {
                 int64_t interval = cf_intervals[i];
                 int64_t phases[] = {0, 1, 59 * RL_US_PER_SEC, interval - 1,
                                     13 * RL_US_PER_HOUR + 7};
                 for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++)
-                    check_periodic_case(starts[s], cf_windows[w], interval, phases[p], 1);
+                    check_periodic_case(starts[s], cf_windows[w], interval, phases[p],
+                                        1);
             }
         }
     }
@@ -491,7 +503,8 @@ static void test_periodic_matches_closed_form(void)
 static void test_spread_matches_closed_form(void)
 {
     int64_t start = 0;
-    CU_ASSERT_EQUAL_FATAL(rl_time_parse_iso8601("2025-06-30T22:00:00Z", &start, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(rl_time_parse_iso8601("2025-06-30T22:00:00Z", &start, NULL),
+                          0);
 
     for (size_t w = 0; w < sizeof(cf_windows) / sizeof(cf_windows[0]); w++) {
         check_periodic_case(start, cf_windows[w], 4319 * RL_US_PER_SEC, 0, 7);
@@ -501,22 +514,21 @@ static void test_spread_matches_closed_form(void)
 
 /* ---- determinism -------------------------------------------------------- */
 
-static const char jitter_scenario[] =
-    "[scenario]\n"
-    "days = 3\n"
-    "seed = 11\n"
-    "[limits]\n"
-    "miner = 300\n"
-    "[population miners]\n"
-    "count = 20\n"
-    "interval = 5m\n"
-    "jitter = 1m\n"
-    "start = random\n"
-    "[population uploaders]\n"
-    "count = 5\n"
-    "cadence = fixed-delay\n"
-    "interval = 5m\n"
-    "work = 10s..2m\n";
+static const char jitter_scenario[] = "[scenario]\n"
+                                      "days = 3\n"
+                                      "seed = 11\n"
+                                      "[limits]\n"
+                                      "miner = 300\n"
+                                      "[population miners]\n"
+                                      "count = 20\n"
+                                      "interval = 5m\n"
+                                      "jitter = 1m\n"
+                                      "start = random\n"
+                                      "[population uploaders]\n"
+                                      "count = 5\n"
+                                      "cadence = fixed-delay\n"
+                                      "interval = 5m\n"
+                                      "work = 10s..2m\n";
 
 /* FNV-1a over (population, client, time) of every request, per population. */
 typedef struct request_hash {
@@ -603,12 +615,11 @@ static void test_streams_independent_of_others(void)
 
 /* ---- authentication ----------------------------------------------------- */
 
-static const char auth_scenario[] =
-    "[limits]\n"
-    "miner = 20\n"
-    "[population spenders]\n"
-    "interval = 5m\n"
-    "auth = invalid\n";
+static const char auth_scenario[] = "[limits]\n"
+                                    "miner = 20\n"
+                                    "[population spenders]\n"
+                                    "interval = 5m\n"
+                                    "auth = invalid\n";
 
 static void test_auth_invalid_policies(void)
 {
@@ -700,8 +711,8 @@ static void check_shipped_json(const shipped_case *c, json_t *s)
     CU_ASSERT_EQUAL(json_int(per_window, "max"), c->window_max);
     CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(per_window, "mean")),
                            c->window_mean, 1e-6);
-    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(p, "headroom")), c->headroom,
-                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(p, "headroom")),
+                           c->headroom, 1e-9);
     check_json_time(json_object_get(p, "first_rejection"), c->first_rejection);
     check_json_time(json_object_get(global, "exhausted_at"), c->exhausted_at);
     CU_ASSERT_EQUAL(json_int(global, "peak_window_usage"), c->global_peak);
@@ -739,8 +750,9 @@ static void test_cli_text_directory_run(void)
 
     CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", SCENARIO_DIR "/", NULL), 0);
     CU_ASSERT_EQUAL(out.status, 0);
-    CU_ASSERT(tst_contains(out.out, "FITS  five-minute-vs-500: 288 requests/day per miner "
-                                    "against 500/day, headroom 42.4 %\n"));
+    CU_ASSERT(tst_contains(out.out,
+                           "FITS  five-minute-vs-500: 288 requests/day per miner "
+                           "against 500/day, headroom 42.4 %\n"));
     CU_ASSERT(tst_contains(out.out, "REJECTS five-minute-vs-20: first rejection "
                                     "2025-01-01T01:40:00Z (miners-0); 268 of 288 "
                                     "rejected per client-day\n"));
@@ -761,7 +773,8 @@ static void test_cli_json_deterministic(void)
 
     CU_ASSERT_EQUAL_FATAL(tst_ratelab(&a, "sim", "--json", path, NULL), 0);
     CU_ASSERT_EQUAL_FATAL(tst_ratelab(&b, "sim", "--json", path, NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&c, "sim", "--json", "--seed", "12", path, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&c, "sim", "--json", "--seed", "12", path, NULL),
+                          0);
     CU_ASSERT_EQUAL(a.status, 0);
     CU_ASSERT_EQUAL(c.status, 0);
     CU_ASSERT(strlen(a.out) > 100);
@@ -790,9 +803,10 @@ static void test_cli_failed_expectation_exit_1(void)
     tst_output_free(&out);
 
     /* A passing file next to it does not hide the failure. */
-    CU_ASSERT_EQUAL_FATAL(
-        tst_ratelab(&out, "sim", "--json", SCENARIO_DIR "/five-minute-vs-500.ini", path, NULL),
-        0);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", "--json",
+                                      SCENARIO_DIR "/five-minute-vs-500.ini", path,
+                                      NULL),
+                          0);
     CU_ASSERT_EQUAL(out.status, 1);
     CU_ASSERT(tst_contains(out.out, "\"expectations_met\": false"));
     CU_ASSERT(tst_contains(out.out, "\"expectations_met\": true"));
@@ -804,7 +818,8 @@ static void test_cli_bad_input_exit_2(void)
 {
     const char *dir = tst_tmpdir();
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    char *bad = tst_write_file(dir, "bad.ini", "[population miners]\ninterval = 5 min\n");
+    char *bad =
+        tst_write_file(dir, "bad.ini", "[population miners]\ninterval = 5 min\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
     tst_output out;
 
@@ -826,7 +841,8 @@ static void test_cli_bad_input_exit_2(void)
     CU_ASSERT(tst_contains(out.err, "no scenario given"));
     tst_output_free(&out);
 
-    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", "--policy", "lenient", bad, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", "--policy", "lenient", bad, NULL),
+                          0);
     CU_ASSERT_EQUAL(out.status, 2);
     CU_ASSERT(tst_contains(out.err, "--policy 'lenient'"));
     tst_output_free(&out);
@@ -876,10 +892,10 @@ static void test_cli_directory_selection(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     json_t *list = json_object_get(doc, "scenarios");
     CU_ASSERT_EQUAL_FATAL(json_array_size(list), 2);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(list, 0), "name")),
-                           "a");
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(list, 1), "name")),
-                           "b");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_array_get(list, 0), "name")), "a");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_array_get(list, 1), "name")), "b");
     json_decref(doc);
     tst_output_free(&out);
 
