@@ -97,6 +97,14 @@ typedef struct sim_request_info {
 
 typedef void (*sim_request_fn)(void *user, const sim_request_info *info);
 
+/* Which engine runs a scenario: both give identical results (sim_fast.h,
+ * docs/sim-engine.md). */
+typedef enum sim_engine {
+    SIM_ENGINE_AUTO = 0,    /* the fast path when the scenario is eligible */
+    SIM_ENGINE_GENERAL = 1, /* always the event loop */
+    SIM_ENGINE_FAST = 2     /* the fast path; an ineligible scenario is an error */
+} sim_engine;
+
 /* Options of one run.  sim_config_init() sets the defaults. */
 typedef struct sim_config {
     int override_seed; /* 1: use `seed` instead of the scenario's */
@@ -106,6 +114,7 @@ typedef struct sim_config {
     int64_t max_requests;      /* refuse larger runs; > 0 */
     sim_request_fn on_request; /* NULL: none; called after every decision */
     void *user;                /* passed to on_request */
+    sim_engine engine;         /* SIM_ENGINE_AUTO unless set */
 } sim_config;
 
 void sim_config_init(sim_config *cfg);
