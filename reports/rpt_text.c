@@ -61,15 +61,6 @@ static void format_time(int64_t t_us, char *buf, size_t len)
         rl_time_format_iso8601(t_us, buf, len);
 }
 
-/* A fraction as a percentage with one decimal ("42.4 %"), "n/a" for NaN. */
-static void format_pct(double fraction, char *buf, size_t len)
-{
-    if (isnan(fraction))
-        snprintf(buf, len, "n/a");
-    else
-        snprintf(buf, len, "%.1f %%", fraction * 100.0);
-}
-
 /* The population with the lowest headroom (limit above 0), else the first. */
 static const sim_pop_result *binding_population(const sim_result *r)
 {
@@ -102,7 +93,7 @@ static int verdict_fits(const sim_result *r, char *buf, size_t len)
     int n;
 
     window_unit(&r->window, unit, sizeof(unit));
-    format_pct(p->headroom, pct, sizeof(pct));
+    sim_format_headroom(p->max_window_usage, p->limit, pct, sizeof(pct));
     if (r->npops > 1)
         snprintf(who, sizeof(who), " (%s)", p->name);
     n = snprintf(buf, len,
@@ -115,7 +106,8 @@ static int verdict_fits(const sim_result *r, char *buf, size_t len)
         (isnan(p->headroom) || r->global.headroom < p->headroom) && n >= 0 &&
         (size_t)n < len) {
         char gpct[UNIT_MAX];
-        format_pct(r->global.headroom, gpct, sizeof(gpct));
+        sim_format_headroom(r->global.peak_window_usage, r->global.limit, gpct,
+                            sizeof(gpct));
         n += snprintf(buf + n, len - (size_t)n, "; total %lld of %lld/%s, headroom %s",
                       (long long)r->global.peak_window_usage,
                       (long long)r->global.limit, unit, gpct);
@@ -257,7 +249,7 @@ static void write_population(FILE *out, const sim_result *r, const sim_pop_resul
     fprintf(out, "    %-18s min %lld, mean %.1f, max %lld; limit %lld/%s\n", per,
             (long long)p->per_window.min, p->per_window.mean,
             (long long)p->per_window.max, (long long)p->limit, unit);
-    format_pct(p->headroom, pct, sizeof(pct));
+    sim_format_headroom(p->max_window_usage, p->limit, pct, sizeof(pct));
     fprintf(out, "    %-18s %s\n", "headroom", pct);
     format_time(p->first_rejection_us, when, sizeof(when));
     if (p->first_rejection_us == SIM_TIME_NONE)
@@ -285,7 +277,7 @@ static void write_global(FILE *out, const sim_result *r)
     char when[RL_ISO8601_MAX];
 
     window_unit(&r->window, unit, sizeof(unit));
-    format_pct(r->global.headroom, pct, sizeof(pct));
+    sim_format_headroom(r->global.peak_window_usage, r->global.limit, pct, sizeof(pct));
     if (r->global.peak_window_usage > 0)
         rl_window_label(&r->window, r->global.peak_window_id, label, sizeof(label));
     fprintf(out, "  global    total %lld/%s: peak %lld in one window (%s), headroom %s",

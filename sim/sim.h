@@ -52,6 +52,7 @@
 #ifndef SIM_H
 #define SIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rl_limits.h"
@@ -239,6 +240,14 @@ void sim_result_destroy(sim_result *r);
 /* Evaluates the scenario's [expect] keys against a result and stores them
  * in r->expectations.  sim_run() calls it; exposed for tests. */
 void sim_expect_evaluate(const sim_expect *expect, sim_result *r);
+
+/*
+ * Writes a headroom, 1 - usage / limit, as a percentage rounded down to
+ * 0.1 % ("42.4 %", "-1340.0 %"), or "n/a" when limit <= 0.  Rounding down
+ * keeps 19999 of 20000 from showing as "100.0 %".  Computed from the
+ * integers, so it never shows a binary rounding error.
+ */
+void sim_format_headroom(int64_t usage, int64_t limit, char *buf, size_t len);
 
 /* Returns "fits" or "rejects". */
 const char *sim_verdict_name(const sim_result *r);

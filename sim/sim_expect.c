@@ -60,6 +60,22 @@ static double headroom_pct(const sim_pop_result *pr)
     return (double)((pr->limit - pr->max_window_usage) * 100) / (double)pr->limit;
 }
 
+void sim_format_headroom(int64_t usage, int64_t limit, char *buf, size_t len)
+{
+    if (limit <= 0) {
+        snprintf(buf, len, "n/a");
+        return;
+    }
+
+    /* Tenths of a percent, rounded toward minus infinity.  limit is at most
+     * 2^53, so (limit - usage) * 1000 fits in 64 bits for any usage below
+     * 2^53. */
+    int64_t tenths = rl_floor_div((limit - usage) * 1000, limit);
+    int64_t magnitude = tenths < 0 ? -tenths : tenths;
+    snprintf(buf, len, "%s%lld.%lld %%", tenths < 0 ? "-" : "",
+             (long long)(magnitude / 10), (long long)(magnitude % 10));
+}
+
 static void expect_min_headroom(sim_result *r, double expected_pct)
 {
     const sim_pop_result *lowest = NULL;
@@ -81,13 +97,15 @@ static void expect_min_headroom(sim_result *r, double expected_pct)
     double seen = headroom_pct(lowest);
     int met = seen >= expected_pct;
     sim_expect_result *e = next_slot(r, "min_headroom", met);
+    char shown[32];
+    sim_format_headroom(lowest->max_window_usage, lowest->limit, shown, sizeof(shown));
     if (r->npops == 1)
-        snprintf(e->explanation, sizeof(e->explanation),
-                 "min_headroom %g %%: %s (%.1f %%)", expected_pct, met_word(met), seen);
+        snprintf(e->explanation, sizeof(e->explanation), "min_headroom %g %%: %s (%s)",
+                 expected_pct, met_word(met), shown);
     else
         snprintf(e->explanation, sizeof(e->explanation),
-                 "min_headroom %g %%: %s (%.1f %%, %s)", expected_pct, met_word(met),
-                 seen, lowest->name);
+                 "min_headroom %g %%: %s (%s, %s)", expected_pct, met_word(met), shown,
+                 lowest->name);
 }
 
 static void expect_time(sim_result *r, const char *key, int64_t expected_us,

@@ -282,6 +282,72 @@ static void test_verdict_lines(void)
     sim_result_destroy(r);
 }
 
+static void test_headroom_format(void)
+{
+    char buf[32];
+
+    sim_format_headroom(288, 500, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "42.4 %");
+    sim_format_headroom(288, 20, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "-1340.0 %");
+    sim_format_headroom(20, 20, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "0.0 %");
+    sim_format_headroom(21, 20, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "-5.0 %");
+    sim_format_headroom(20, 200000, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "99.9 %"); /* 99.99 % rounded down */
+    sim_format_headroom(200001, 200000, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "-0.1 %"); /* -0.0005 % rounded down */
+    sim_format_headroom(0, 0, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "n/a");
+}
+
+/* The whole text report of one shipped scenario, byte for byte. */
+static const char five_minute_vs_20_text[] =
+    "REJECTS five-minute-vs-20: first rejection 2025-01-01T01:40:00Z (miners-0); 268 "
+    "of "
+    "288 rejected per client-day\n"
+    "\n"
+    "  scenario  five-minute-vs-20 (scenarios/five-minute-vs-20.ini)\n"
+    "            5-minute fixed-rate miner against the default 20 requests/day\n"
+    "  run       2025-01-01T00:00:00Z to 2025-01-03T00:00:00Z (2 days), window utc-day "
+    "(2 windows), policy deployed, seed 1\n"
+    "  limits    miner      20/day         scenario "
+    "(scenarios/five-minute-vs-20.ini:15)\n"
+    "            validator  10000/day      default\n"
+    "            total      200000/day     default\n"
+    "\n"
+    "  population miners: 1 client, role miner, fixed-rate every 5m, start together\n"
+    "    requests           576\n"
+    "    accepted           40\n"
+    "    rejected           536 by the client limit, 0 by the total\n"
+    "    per client-day     min 288, mean 288.0, max 288; limit 20/day\n"
+    "    headroom           -1340.0 %\n"
+    "    first rejection    2025-01-01T01:40:00Z (miners-0)\n"
+    "\n"
+    "  global    total 200000/day: peak 20 in one window (2025-01-01), headroom 99.9 "
+    "%, "
+    "never exhausted\n"
+    "  expect    4 of 4 met\n"
+    "    ok      outcome rejects: met (rejects)\n"
+    "    ok      rejections 536: met (536)\n"
+    "    ok      first_rejection 2025-01-01T01:40:00Z: met (2025-01-01T01:40:00Z, "
+    "miners-0)\n"
+    "    ok      global_exhausted none: met (none)\n";
+
+static void test_text_report_golden(void)
+{
+    tst_output out;
+
+    /* ctest runs the suite in the source tree, so the relative path is the
+     * one the report prints. */
+    CU_ASSERT_EQUAL_FATAL(
+        tst_ratelab(&out, "sim", "scenarios/five-minute-vs-20.ini", NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT_STRING_EQUAL(out.out, five_minute_vs_20_text);
+    tst_output_free(&out);
+}
+
 static void test_expectation_explanations(void)
 {
     sim_result *r = run_file(SCENARIO_DIR "/five-minute-vs-500.ini", NULL);
@@ -938,6 +1004,8 @@ int main(void)
         {"shipped library figures", test_shipped_library_figures},
         {"five-minute hourly split", test_five_minute_hourly_split},
         {"verdict lines", test_verdict_lines},
+        {"headroom format", test_headroom_format},
+        {"text report golden", test_text_report_golden},
         {"expectation explanations", test_expectation_explanations},
         {"periodic matches closed form", test_periodic_matches_closed_form},
         {"spread matches closed form", test_spread_matches_closed_form},
