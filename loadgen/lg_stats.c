@@ -135,5 +135,7 @@ void lg_result_merge(lg_result *dst, const lg_result *src)
     dst->threads += src->threads;
     dst->interrupted |= src->interrupted;
     dst->runs += src->runs;
+    if (strcmp(dst->rate, src->rate) != 0)
+        dst->rate[0] = '\0';
     strcpy(dst->mode, "merged");
 }
