@@ -17,6 +17,7 @@
  *
  * See sim.h for the cadence formulas, the metrics and a worked example.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,8 +325,12 @@ static int clients_create(sim_state *st)
             int64_t offset = start_offset_us(p, j, &cl->rng);
             cl->first_us = add_sat(add_sat(sc->start_us, offset), p->first_delay_us);
             cl->last_us = cl->first_us;
-            if (cl->first_us < st->r->end_us)
-                sim_queue_push(st->queue, cl->first_us, (uint32_t)c);
+            /* Cannot fail: the queue has one slot per client. */
+            if (cl->first_us < st->r->end_us) {
+                int pushed = sim_queue_push(st->queue, cl->first_us, (uint32_t)c);
+                assert(pushed == 0);
+                (void)pushed;
+            }
         }
     }
     return 0;
@@ -485,8 +490,12 @@ static int process_event(sim_state *st, const sim_event *ev, rl_error *err)
     cl->last_us = ev->time_us;
     int64_t next = next_request_us(p, cl);
     cl->k++;
-    if (next < st->r->end_us)
-        sim_queue_push(st->queue, next, ev->client);
+    /* Cannot fail: this client's slot was freed by the pop. */
+    if (next < st->r->end_us) {
+        int pushed = sim_queue_push(st->queue, next, ev->client);
+        assert(pushed == 0);
+        (void)pushed;
+    }
     return 0;
 }
 
@@ -576,8 +585,8 @@ static int setup_engine(sim_state *st, rl_error *err)
     return 0;
 
 nomem:
-    rl_error_set(err, "%s: out of memory setting up %zu clients", sc->path,
-                 st->nclients);
+    rl_error_set(err, "%s: out of memory setting up the clients, queue and store",
+                 sc->path);
     return RL_ERR_NOMEM;
 }
 
