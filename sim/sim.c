@@ -5,7 +5,7 @@
  * the limiter core (rl_limiter_decide with the memory store) and fills a
  * sim_result, which the report writers read.
  *
- * What always holds during a run:
+ * Invariants of a run:
  *   - the queue holds at most one event per client: the client's next
  *     request, pushed when the previous one has been decided;
  *   - events leave the queue in (time_us, seq) order, so every client's
@@ -107,23 +107,23 @@ static int64_t mul_sat(int64_t a, int64_t b)
 static int validate_population(const sim_scenario *sc, const sim_population *p,
                                rl_error *err)
 {
-    const char *what = NULL;
+    const char *problem = NULL;
 
     if (p->role_index < 0 || p->role_index >= sc->limits.nroles)
-        what = "its role is not in the limits";
+        problem = "its role is not in the limits";
     else if (p->count < 1 || p->count > (int64_t)UINT32_MAX)
-        what = "count must be from 1 to 4294967295";
+        problem = "count must be from 1 to 4294967295";
     else if (p->interval_us <= 0)
-        what = "interval must be positive";
+        problem = "interval must be positive";
     else if (p->jitter_us < 0 || p->work_min_us < 0 || p->work_max_us < p->work_min_us)
-        what = "jitter and work must be >= 0, with work_min <= work_max";
+        problem = "jitter and work must be >= 0, with work_min <= work_max";
     else if (p->start_offset_us < 0 || p->first_delay_us < 0)
-        what = "offset and first_delay must be >= 0";
-    if (what == NULL)
+        problem = "offset and first_delay must be >= 0";
+    if (problem == NULL)
         return 0;
 
     rl_error_set(err, "%s:%d: population '%s' cannot be simulated: %s", sc->path,
-                 p->line, p->name, what);
+                 p->line, p->name, problem);
     return RL_ERR_INVALID;
 }
 

@@ -738,6 +738,31 @@ static void test_request_cap_refuses_run(void)
     CU_ASSERT(tst_contains(err.message, "--max-requests"));
 }
 
+static void test_invalid_population_rejected(void)
+{
+    sim_scenario sc;
+    sim_population pop;
+    sim_result *r = NULL;
+    rl_error err;
+
+    /* Scenarios built in code skip the parser's checks: the simulator
+     * checks what it depends on itself. */
+    periodic_scenario(&sc, &pop, 0, rl_window_utc_day(), 0, 0, 1);
+    CU_ASSERT_EQUAL(sim_run(&sc, NULL, &r, &err), RL_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(r);
+    CU_ASSERT(tst_contains(err.message, "interval must be positive"));
+
+    periodic_scenario(&sc, &pop, 0, rl_window_utc_day(), RL_US_PER_MIN, 0, 1);
+    pop.role_index = RL_MAX_ROLES;
+    CU_ASSERT_EQUAL(sim_run(&sc, NULL, &r, &err), RL_ERR_INVALID);
+    CU_ASSERT(tst_contains(err.message, "role is not in the limits"));
+
+    periodic_scenario(&sc, &pop, 0, rl_window_utc_day(), RL_US_PER_MIN, 0, 1);
+    sc.npops = 0;
+    CU_ASSERT_EQUAL(sim_run(&sc, NULL, &r, &err), RL_ERR_INVALID);
+    CU_ASSERT(tst_contains(err.message, "no [population NAME] section"));
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 static int64_t json_int(json_t *obj, const char *key)
@@ -1013,6 +1038,7 @@ int main(void)
         {"streams independent of others", test_streams_independent_of_others},
         {"auth invalid policies", test_auth_invalid_policies},
         {"request cap refuses run", test_request_cap_refuses_run},
+        {"invalid population rejected", test_invalid_population_rejected},
         {"cli json shipped figures", test_cli_json_shipped_figures},
         {"cli text directory run", test_cli_text_directory_run},
         {"cli json deterministic", test_cli_json_deterministic},
