@@ -8,7 +8,7 @@
  *     lost reply the connection's state is unknown.
  *   - A failed command is never sent again: an INCR may have been applied
  *     before its reply was lost.  The one retry is EVALSHA after NOSCRIPT,
- *     which Redis answers without running anything.
+ *     which Redis returns without running anything.
  *   - s->in_outage is set from the first lost connection until the next
  *     successful connect; the warn line is written at its start and the
  *     info line at its end, never in between.
@@ -395,7 +395,8 @@ static int errno_is_timeout(int e)
     return e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT || e == EINPROGRESS;
 }
 
-/* Frees the connection after an I/O failure and says which kind it was. */
+/* Frees the connection after an I/O failure.  Returns RL_ERR_TIMEOUT when
+ * the reply timed out, RL_ERR_STORE otherwise. */
 static int drop_connection(redis_store *s, const char *what, int saved_errno)
 {
     int timed_out = s->ctx != NULL && s->ctx->err == REDIS_ERR_IO &&
@@ -520,7 +521,7 @@ static int open_connection(redis_store *s)
 }
 
 /* Connects, authenticates, selects the database and loads the script.
- * On failure the connection is closed and s->last_error says why. */
+ * On failure the connection is closed and s->last_error holds the reason. */
 static int connect_store(redis_store *s)
 {
     int rc = open_connection(s);
@@ -586,8 +587,9 @@ static void end_outage(redis_store *s)
 
 /*
  * Makes sure there is a connection before an operation.  While the backoff
- * has not elapsed it fails at once, so callers never block on a server
- * that is known to be down.
+ * has not elapsed it fails at once; only the reconnection attempt itself
+ * can block, for at most connect_timeout_ms plus the setup commands'
+ * command_timeout_ms each.
  */
 static int ensure_connected(redis_store *s)
 {
@@ -768,7 +770,7 @@ static int decide_atomic(redis_store *s, const rl_check *check, rl_decision *out
  * clients can interleave between the reads and the increments exactly as
  * they do in production.
  *
- * NOTE: this deliberately never sets an expiry.  The deployed code asks for
+ * NOTE: this deliberately never sets an expiry.  The deployed code reads
  * the key's TTL after each INCR and treats -1 ("no expiry") as "already has
  * one"; the TTL is sent and its answer ignored the same way, so the
  * deployed round trips and key growth can be measured.

@@ -45,6 +45,10 @@
  *
  * Thread safety: none.  A store owns one connection and must be used by
  * one thread at a time; give each thread its own store.
+ *
+ * Signals: hiredis 0.14 sends with write(), so a server that closes the
+ * connection raises SIGPIPE.  The process must ignore SIGPIPE (the core
+ * installs no signal handler) or it is killed on the first lost server.
  */
 #ifndef RL_STORE_REDIS_H
 #define RL_STORE_REDIS_H
