@@ -277,6 +277,19 @@ static int64_t start_offset_us(const sim_population *p, int64_t i, sim_rng *rng)
     return 0;
 }
 
+/* Bytes of the ids "<name>-0" to "<name>-<count - 1>", NULs included. */
+static size_t client_id_bytes(const sim_population *p)
+{
+    /* The name, '-', one digit and a NUL per client, plus one byte per
+     * client for each further digit: indices >= 10 have a second digit,
+     * indices >= 100 a third, and so on. */
+    size_t bytes = (size_t)p->count * (strlen(p->name) + 3);
+
+    for (int64_t power = 10; power < p->count; power *= 10)
+        bytes += (size_t)(p->count - power);
+    return bytes;
+}
+
 /* Builds the client ids "<population>-<i>" into one buffer. */
 static int build_client_ids(sim_state *st)
 {
@@ -284,7 +297,7 @@ static int build_client_ids(sim_state *st)
     size_t bytes = 0;
 
     for (int i = 0; i < sc->npops; i++)
-        bytes += (size_t)sc->pops[i].count * (strlen(sc->pops[i].name) + 22);
+        bytes += client_id_bytes(&sc->pops[i]);
     st->ids = malloc(bytes);
     if (st->ids == NULL)
         return RL_ERR_NOMEM;
@@ -298,6 +311,7 @@ static int build_client_ids(sim_state *st)
             used += (size_t)n + 1;
         }
     }
+    assert(used == bytes);
     return 0;
 }
 
