@@ -430,7 +430,17 @@ int rl_time_parse_iso8601(const char *text, int64_t *out_us, rl_error *err)
                      ISO8601_EXPECTED, text);
         return RL_ERR_INVALID;
     }
-    *out_us = days * RL_US_PER_DAY + clock_us - offset_us;
+    /* A zone offset can move a valid local time out of the calendar's
+     * range ("9999-12-31T23:59:59-01:00" is in year 10000 UTC), where
+     * rl_time_format_iso8601 would write a time this parser rejects. */
+    int64_t t_us = days * RL_US_PER_DAY + clock_us - offset_us;
+    if (t_us < rl_days_from_civil(1, 1, 1) * RL_US_PER_DAY ||
+        t_us >= rl_days_from_civil(10000, 1, 1) * RL_US_PER_DAY) {
+        rl_error_set(err, "invalid time '%s': in UTC it falls outside the years "
+                     "0001 to 9999; use a time inside them", text);
+        return RL_ERR_RANGE;
+    }
+    *out_us = t_us;
     return RL_OK;
 }
 
