@@ -1,0 +1,1 @@
+rl_add_suite(sim_fast test_sim_fast.c rlsim)
