@@ -25,6 +25,7 @@
 
 #include "rl_time.h"
 #include "sim.h"
+#include "sim_fast.h"
 #include "sim_queue.h"
 #include "sim_rng.h"
 
@@ -628,11 +629,20 @@ int sim_run(const sim_scenario *sc, const sim_config *cfg, sim_result **out,
     if (rc == 0)
         rc = check_request_estimate(sc, st.r, st.cfg.max_requests, err);
     if (rc == 0)
+        rc = sim_fast_select(sc, &st.cfg, err);
+    if (rc == SIM_FAST_USE)
+        rc = sim_fast_run(sc, &st.cfg, st.r, err);
+    else if (rc == SIM_FAST_GENERAL)
+        rc = SIM_FAST_FALLBACK;
+    if (rc == SIM_FAST_FALLBACK) {
+        /* The general path; the fast one left the result untouched. */
         rc = setup_engine(&st, err);
-    if (rc == 0)
-        rc = run_events(&st, err);
+        if (rc == 0)
+            rc = run_events(&st, err);
+        if (rc == 0)
+            finish(&st);
+    }
     if (rc == 0) {
-        finish(&st);
         sim_expect_evaluate(&sc->expect, st.r);
         *out = st.r;
         st.r = NULL;
