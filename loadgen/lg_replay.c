@@ -260,6 +260,15 @@ static int fill_rows(const lg_replay *rp, lg_conformance *c)
     return 0;
 }
 
+int lg_replay_crossed_boundary(const lg_replay *rp, int64_t i)
+{
+    const lg_outcome *o = &rp->outcomes[i];
+    if (!o->sent)
+        return 0;
+    int64_t window_end_ns = (rp->window[i] + 1) * rp->window_real_us * 1000;
+    return o->sent_ns >= window_end_ns;
+}
+
 int lg_conformance_compute(const lg_replay *rp, lg_conformance *c)
 {
     memset(c, 0, sizeof(*c));
@@ -268,6 +277,7 @@ int lg_conformance_compute(const lg_replay *rp, lg_conformance *c)
         return LG_ERR_NOMEM;
     for (int64_t i = 0; i < rp->n; i++) {
         c->requests++;
+        c->crossed += lg_replay_crossed_boundary(rp, i);
         if (observed_class(&rp->outcomes[i]) == predicted_class(rp->predicted[i]))
             c->matched++;
         else
@@ -336,6 +346,10 @@ void lg_conformance_print_text(FILE *out, const lg_replay *rp, const lg_conforma
                  " mismatches: %s\n",
             c->requests, c->matched, c->nmismatches,
             c->nmismatches == 0 ? "CONFORMS" : "DOES NOT CONFORM");
+    if (c->crossed > 0)
+        fprintf(out, "warning     %" PRId64 " requests left after their window had ended: "
+                     "the sender fell behind; lower --speed or the machine's load\n",
+                c->crossed);
     print_rows(out, rp, c, max_lines);
     if (c->nmismatches == 0)
         return;
@@ -345,10 +359,11 @@ void lg_conformance_print_text(FILE *out, const lg_replay *rp, const lg_conforma
         int64_t i = c->mismatches[k];
         char sim_time[RL_ISO8601_MAX], obs[48];
         rl_time_format_iso8601(rp->sim_time_us[i], sim_time, sizeof(sim_time));
-        fprintf(out, "  %s  +%.3f s  %-24s %-16s %s\n", sim_time,
+        fprintf(out, "  %s  +%.3f s  %-24s %-16s %s%s\n", sim_time,
                 (double)rp->outcomes[i].sent_ns / 1e9, rp->entries[i].client,
                 sim_response_name(rp->predicted[i]),
-                lg_observed_name(&rp->outcomes[i], obs, sizeof(obs)));
+                lg_observed_name(&rp->outcomes[i], obs, sizeof(obs)),
+                lg_replay_crossed_boundary(rp, i) ? "  (sent after its window ended)" : "");
     }
     if (c->nmismatches > max_lines)
         fprintf(out, "  ... %" PRId64 " more: see --json\n", c->nmismatches - max_lines);
@@ -359,10 +374,11 @@ static json_t *mismatch_json(const lg_replay *rp, int64_t i)
     char sim_time[RL_ISO8601_MAX], obs[48];
     const lg_outcome *o = &rp->outcomes[i];
     rl_time_format_iso8601(rp->sim_time_us[i], sim_time, sizeof(sim_time));
-    return json_pack("{s:s,s:f,s:s,s:s,s:s,s:i}", "sim_time", sim_time, "sent_offset_s",
-                     (double)o->sent_ns / 1e9, "client", rp->entries[i].client, "predicted",
-                     sim_response_name(rp->predicted[i]), "observed",
-                     lg_observed_name(o, obs, sizeof(obs)), "status", o->status);
+    return json_pack("{s:s,s:f,s:s,s:s,s:s,s:i,s:b}", "sim_time", sim_time,
+                     "sent_offset_s", (double)o->sent_ns / 1e9, "client",
+                     rp->entries[i].client, "predicted", sim_response_name(rp->predicted[i]),
+                     "observed", lg_observed_name(o, obs, sizeof(obs)), "status", o->status,
+                     "sent_after_window", lg_replay_crossed_boundary(rp, i));
 }
 
 json_t *lg_conformance_to_json(const lg_replay *rp, const lg_conformance *c)
@@ -383,9 +399,10 @@ json_t *lg_conformance_to_json(const lg_replay *rp, const lg_conformance *c)
                             "observed_rejected", (json_int_t)r->observed_rejected,
                             "observed_failed", (json_int_t)r->observed_failed));
     }
-    return json_pack("{s:b,s:I,s:I,s:I,s:f,s:I,s:s,s:o,s:o}", "conforms",
+    return json_pack("{s:b,s:I,s:I,s:I,s:I,s:f,s:I,s:s,s:o,s:o}", "conforms",
                      c->nmismatches == 0, "requests", (json_int_t)c->requests, "matched",
                      (json_int_t)c->matched, "mismatches", (json_int_t)c->nmismatches,
+                     "sent_after_window", (json_int_t)c->crossed,
                      "speed", rp->speed, "window_real_us", (json_int_t)rp->window_real_us,
                      "real_start", when, "mismatch_list", list, "per_window", rows);
 }

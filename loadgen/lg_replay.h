@@ -93,7 +93,14 @@ typedef struct lg_conformance {
     int64_t nmismatches;
     lg_window_row *rows; /* owned: rows with at least one request */
     int64_t nrows;
+    /* Requests sent so late that they left after their window had ended
+     * on the server's clock: their mismatches are the sender's, not the
+     * endpoint's (a loaded machine, or a speed too high for it). */
+    int64_t crossed;
 } lg_conformance;
+
+/* 1 when entry i was sent after the end of its intended server window. */
+int lg_replay_crossed_boundary(const lg_replay *rp, int64_t i);
 
 /* Compares outcomes with the prediction.  Returns 0 or LG_ERR_NOMEM. */
 int lg_conformance_compute(const lg_replay *rp, lg_conformance *c);

@@ -1,0 +1,588 @@
+/*
+ * test_loadgen.c: `ratelab load`, `probe` and `merge` end to end, against
+ * `ratelab serve` and small mock servers, all on 127.0.0.1.
+ *
+ * The mocks run in threads of this process: a "silent" one that accepts
+ * connections and never answers, and a "limit" one that answers 200 to the
+ * first N requests and 429 after, without X-RateLimit headers and without
+ * GET /rate-limits, like a bare deployment.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+
+#include "lg_hist.h"
+#include "lg_json.h"
+#include "lg_stats.h"
+#include "tst_support.h"
+
+/* ---- mock servers ----------------------------------------------------- */
+
+enum { MOCK_SILENT = 0, MOCK_LIMIT = 1 };
+#define MOCK_MAX_FDS 256
+
+typedef struct mock {
+    int kind;
+    int limit;
+    int port;
+    int listen_fd;
+    pthread_t thread;
+    atomic_int stop;
+    atomic_int requests;
+    int fds[MOCK_MAX_FDS]; /* accepted connections (silent mock) */
+    int nfds;
+} mock;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reads one HTTP request (headers and Content-Length body); 0 at EOF. */
+static int read_request(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    for (;;) {
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (end != NULL) {
+            const char *cl = strstr(buf, "Content-Length:");
+            size_t body = cl != NULL && cl < end ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+            size_t need = (size_t)(end + 4 - buf) + body;
+            if (len >= need)
+                return 1;
+        }
+        if (len + 1 >= cap)
+            return 0;
+        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n <= 0)
+            return 0;
+        len += (size_t)n;
+    }
+}
+
+static void *limit_connection(void *arg)
+{
+    void **pair = arg;
+    mock *m = pair[0];
+    int fd = (int)(intptr_t)pair[1];
+    free(pair);
+    char buf[8192], reply[512];
+    while (read_request(fd, buf, sizeof(buf))) {
+        const char *body;
+        int status;
+        if (strncmp(buf, "POST ", 5) != 0) {
+            status = 404;
+            body = "{\"detail\":\"Not Found\"}";
+        } else if (atomic_fetch_add(&m->requests, 1) < m->limit) {
+            status = 200;
+            body = "{\"ok\":true}";
+        } else {
+            static char detail[64];
+            snprintf(detail, sizeof(detail), "{\"detail\":\"Daily limit of %d exceeded.\"}",
+                     m->limit);
+            status = 429;
+            body = detail;
+        }
+        int n = snprintf(reply, sizeof(reply),
+                         "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         status, strlen(body), body);
+        if (send(fd, reply, (size_t)n, MSG_NOSIGNAL) != n)
+            break;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void mock_accept(mock *m, int fd)
+{
+    if (m->kind == MOCK_SILENT) {
+        if (m->nfds < MOCK_MAX_FDS)
+            m->fds[m->nfds++] = fd;
+        else
+            close(fd);
+        return;
+    }
+    void **pair = malloc(2 * sizeof(void *));
+    pthread_t t;
+    if (pair == NULL) {
+        close(fd);
+        return;
+    }
+    pair[0] = m;
+    pair[1] = (void *)(intptr_t)fd;
+    if (pthread_create(&t, NULL, limit_connection, pair) != 0) {
+        free(pair);
+        close(fd);
+        return;
+    }
+    pthread_detach(t);
+}
+
+static void *mock_main(void *arg)
+{
+    mock *m = arg;
+    while (!atomic_load(&m->stop)) {
+        struct pollfd p = {m->listen_fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(m->listen_fd, NULL, NULL);
+        if (fd >= 0)
+            mock_accept(m, fd);
+    }
+    return NULL;
+}
+
+static int mock_start(mock *m, int kind, int limit)
+{
+    memset(m, 0, sizeof(*m));
+    m->kind = kind;
+    m->limit = limit;
+    m->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    if (m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(m->listen_fd, 64) != 0 ||
+        getsockname(m->listen_fd, (struct sockaddr *)&a, &alen) != 0)
+        return -1;
+    m->port = ntohs(a.sin_port);
+    return pthread_create(&m->thread, NULL, mock_main, m) == 0 ? 0 : -1;
+}
+
+static void mock_stop(mock *m)
+{
+    atomic_store(&m->stop, 1);
+    pthread_join(m->thread, NULL);
+    for (int i = 0; i < m->nfds; i++)
+        close(m->fds[i]);
+    close(m->listen_fd);
+}
+
+/* ---- ratelab serve ---------------------------------------------------- */
+
+typedef struct served {
+    pid_t pid;
+    int port;
+    char url[64];
+} served;
+
+/* Starts `ratelab serve` with DAILY_LIMIT_PER_MINER set in its environment
+ * and the given window; returns 0 once it accepts connections. */
+static int serve_start(served *s, const char *miner_limit, const char *window)
+{
+    char listen_arg[64];
+    s->port = tst_free_port();
+    snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
+    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
+    char *argv[] = {RATELAB_BIN, "serve", "--listen", listen_arg, "--window",
+                    (char *)window, NULL};
+    setenv("DAILY_LIMIT_PER_MINER", miner_limit, 1);
+    s->pid = tst_spawn(argv, NULL);
+    unsetenv("DAILY_LIMIT_PER_MINER");
+    if (s->pid < 0 || tst_wait_port(s->port, 5000) != 0)
+        return -1;
+    return 0;
+}
+
+static void serve_stop(served *s)
+{
+    tst_stop(s->pid, SIGTERM, 5000);
+}
+
+static json_t *parse_json(const char *text)
+{
+    return text != NULL ? json_loads(text, 0, NULL) : NULL;
+}
+
+static json_int_t json_int_path(json_t *doc, const char *a, const char *b)
+{
+    json_t *v = json_object_get(doc, a);
+    if (b != NULL)
+        v = json_object_get(v, b);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static double json_real_of(json_t *doc, const char *key)
+{
+    json_t *v = json_object_get(doc, key);
+    return json_is_number(v) ? json_number_value(v) : -1.0;
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; text != NULL && *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+/* ---- probe ------------------------------------------------------------ */
+
+static void test_probe_finds_500_on_serve(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "500", "utc-day") == 0);
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", s.url, "--json", NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    CU_ASSERT_EQUAL(json_int_path(doc, "enforced", NULL), 500);
+    CU_ASSERT_EQUAL(json_int_path(doc, "admitted", NULL), 500);
+    CU_ASSERT_EQUAL(json_int_path(doc, "header_limit", NULL), 500);
+    CU_ASSERT_EQUAL(json_int_path(doc, "detail_limit", NULL), 500);
+    CU_ASSERT_EQUAL(json_int_path(doc, "rate_limits_before", "role_limit"), 500);
+    CU_ASSERT_EQUAL(json_int_path(doc, "remaining", NULL), 0);
+    json_decref(doc);
+    tst_output_free(&out);
+
+    /* The "did the deploy take?" failure: one line, expected vs enforced. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", s.url, "--expect-limit", "20",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 1);
+    CU_ASSERT(tst_contains(out.err, "expected 20 (--expect-limit), but the endpoint "
+                                    "enforces 500"));
+    CU_ASSERT(tst_contains(out.out, "MISMATCH"));
+    tst_output_free(&out);
+
+    /* The expected limit read from a deployment file, as `ratelab limits`. */
+    char *env = tst_write_file(tst_tmpdir(), "deploy.env", "DAILY_LIMIT_PER_MINER=500\n");
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", s.url, "--env", env, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT(tst_contains(out.out, "deploy.env"));
+    tst_output_free(&out);
+    free(env);
+    serve_stop(&s);
+}
+
+static void test_probe_mock_without_headers(void)
+{
+    mock m;
+    tst_output out;
+    char url[64];
+    CU_ASSERT_FATAL(mock_start(&m, MOCK_LIMIT, 37) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+
+    /* A fresh hotkey has no earlier usage, so 37 admitted means 37. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", url, "--expect-limit", "37",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT(tst_contains(out.out, "enforced    37"));
+    CU_ASSERT(tst_contains(out.out, "GET /rate-limits did not answer"));
+    tst_output_free(&out);
+
+    /* A named hotkey's earlier usage is unknown without headers. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", url, "--hotkey", "miner-1",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 1);
+    CU_ASSERT(tst_contains(out.err, "no quota left"));
+    tst_output_free(&out);
+    mock_stop(&m);
+}
+
+static void test_probe_bounded_by_max(void)
+{
+    mock m;
+    tst_output out;
+    char url[64];
+    CU_ASSERT_FATAL(mock_start(&m, MOCK_LIMIT, 1000000) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", url, "--max", "25", NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 1);
+    CU_ASSERT(tst_contains(out.err, "no 429 within 25 requests"));
+    CU_ASSERT_EQUAL(atomic_load(&m.requests), 25);
+    tst_output_free(&out);
+    mock_stop(&m);
+}
+
+/* ---- replay ----------------------------------------------------------- */
+
+/* Three miners at a 5-minute cadence for one day: 864 requests, 20 of each
+ * client's 288 admitted under miner = 20.  They start together at
+ * midnight, so the day's last requests (23:55) leave 5 simulated minutes
+ * (35 ms at speed 8640) before the window ends. */
+static const char replay_scenario[] = "[scenario]\n"
+                                      "start = 2025-01-01T00:00:00Z\n"
+                                      "days = 1\n"
+                                      "[limits]\n"
+                                      "miner = 20\n"
+                                      "[population miners]\n"
+                                      "count = 3\n"
+                                      "cadence = fixed-rate\n"
+                                      "interval = 5m\n"
+                                      "start = together\n";
+
+static void test_replay_conforms_on_serve(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "20", "10s") == 0);
+    char *ini = tst_write_file(tst_tmpdir(), "five-minute.ini", replay_scenario);
+
+    /* One day in 10 s: speed 86400 / 10 = 8640. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", ini, "--target", s.url, "--speed", "8640",
+                                "--json", NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    json_t *conf = json_object_get(doc, "conformance");
+    CU_ASSERT_EQUAL(json_int_path(conf, "requests", NULL), 864);
+    CU_ASSERT_EQUAL(json_int_path(conf, "matched", NULL), 864);
+    CU_ASSERT_EQUAL(json_int_path(conf, "mismatches", NULL), 0);
+    CU_ASSERT_EQUAL(json_int_path(doc, "status", "200"), 60);
+    CU_ASSERT_EQUAL(json_int_path(doc, "status", "429"), 804);
+    json_t *rows = json_object_get(conf, "per_window");
+    CU_ASSERT_EQUAL(json_array_size(rows), 3);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(rows, 0), "observed_admitted", NULL), 20);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(rows, 0), "observed_rejected", NULL), 268);
+    json_decref(doc);
+    tst_output_free(&out);
+    free(ini);
+    serve_stop(&s);
+}
+
+static void test_replay_mismatch_exits_1(void)
+{
+    served s;
+    tst_output out;
+    /* The server enforces 25 where the scenario predicts 20. */
+    CU_ASSERT_FATAL(serve_start(&s, "25", "10s") == 0);
+    char *ini = tst_write_file(tst_tmpdir(), "five-minute.ini", replay_scenario);
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", ini, "--target", s.url, "--speed", "8640",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 1);
+    CU_ASSERT(tst_contains(out.out, "15 mismatches"));
+    CU_ASSERT(tst_contains(out.out, "DOES NOT CONFORM"));
+    CU_ASSERT(tst_contains(out.out, "rejected_client"));
+    CU_ASSERT(tst_contains(out.out, "miners-0"));
+    CU_ASSERT(tst_contains(out.err, "15 of 864 requests differ"));
+    tst_output_free(&out);
+    free(ini);
+    serve_stop(&s);
+}
+
+/* ---- failures --------------------------------------------------------- */
+
+static void test_server_killed_mid_run(void)
+{
+    served s;
+    CU_ASSERT_FATAL(serve_start(&s, "100000", "utc-day") == 0);
+    const char *dir = tst_tmpdir();
+    char result[512], log[512];
+    snprintf(result, sizeof(result), "%s/killed.json", dir);
+    snprintf(log, sizeof(log), "%s/killed.log", dir);
+    char *argv[] = {RATELAB_BIN, "load", "--target", s.url, "--rate", "200/s",
+                    "--duration", "3s", "--timeout", "1s", "--clients", "50",
+                    "--out", result, NULL};
+    pid_t load = tst_spawn(argv, log);
+    CU_ASSERT_FATAL(load > 0);
+
+    sleep_ms(1000);
+    tst_stop(s.pid, SIGKILL, 5000);
+    /* 3 s of sending plus at most 1 s of drain; anything near 20 s is a hang. */
+    CU_ASSERT_EQUAL(tst_stop(load, 0, 20000), 0);
+
+    json_t *doc = json_load_file(result, 0, NULL);
+    CU_ASSERT_FATAL(doc != NULL);
+    CU_ASSERT(json_int_path(doc, "responses", NULL) > 0);
+    CU_ASSERT(json_int_path(doc, "errors", "refused") > 0);
+    CU_ASSERT(json_real_of(doc, "send_seconds") <= 3.0 + 1e-6);
+    CU_ASSERT(json_real_of(doc, "elapsed_seconds") < 3.0 + 1.0 + 1.5);
+    CU_ASSERT_EQUAL(json_int_path(doc, "requests", NULL),
+                    json_int_path(doc, "responses", NULL) +
+                        json_int_path(doc, "errors_total", NULL) +
+                        json_int_path(doc, "unfinished", NULL));
+    json_decref(doc);
+}
+
+static void test_silent_target_times_out(void)
+{
+    mock m;
+    tst_output out;
+    char url[64];
+    CU_ASSERT_FATAL(mock_start(&m, MOCK_SILENT, 0) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", url, "--rate", "20/s",
+                                "--duration", "2s", "--timeout", "500ms",
+                                "--connections", "4", "--json", NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    CU_ASSERT(json_int_path(doc, "errors", "timeout") > 0);
+    CU_ASSERT_EQUAL(json_int_path(doc, "responses", NULL), 0);
+    /* Four connections, each busy 500 ms per request: the rest never left. */
+    CU_ASSERT(json_int_path(doc, "not_sent", NULL) > 0);
+    CU_ASSERT(json_real_of(doc, "elapsed_seconds") < 2.0 + 0.5 + 1.5);
+    json_decref(doc);
+    tst_output_free(&out);
+    mock_stop(&m);
+}
+
+static void test_interrupt_still_writes_results(void)
+{
+    served s;
+    CU_ASSERT_FATAL(serve_start(&s, "100000", "utc-day") == 0);
+    char result[512];
+    snprintf(result, sizeof(result), "%s/interrupted.json", tst_tmpdir());
+    char *argv[] = {RATELAB_BIN, "load", "--target", s.url, "--rate", "50/s",
+                    "--duration", "60s", "--out", result, NULL};
+    pid_t load = tst_spawn(argv, NULL);
+    CU_ASSERT_FATAL(load > 0);
+    sleep_ms(1500);
+    CU_ASSERT_EQUAL(tst_stop(load, SIGINT, 10000), 0);
+
+    json_t *doc = json_load_file(result, 0, NULL);
+    CU_ASSERT_FATAL(doc != NULL);
+    CU_ASSERT_TRUE(json_is_true(json_object_get(doc, "interrupted")));
+    CU_ASSERT(json_int_path(doc, "responses", NULL) > 0);
+    CU_ASSERT(json_real_of(doc, "send_seconds") < 30.0);
+    json_decref(doc);
+    serve_stop(&s);
+}
+
+/* ---- merge ------------------------------------------------------------ */
+
+static int load_result_file(const char *path, lg_result *r)
+{
+    rl_error err;
+    json_t *doc = json_load_file(path, 0, NULL);
+    int rc = doc != NULL && lg_result_init(r) == 0 ? lg_result_from_json(r, doc, path, &err)
+                                                   : -1;
+    json_decref(doc);
+    return rc;
+}
+
+static void test_merge_equals_sum_of_runs(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "100000", "utc-day") == 0);
+    const char *dir = tst_tmpdir();
+    char a[512], b[512], merged[512];
+    snprintf(a, sizeof(a), "%s/a.json", dir);
+    snprintf(b, sizeof(b), "%s/b.json", dir);
+    snprintf(merged, sizeof(merged), "%s/merged.json", dir);
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", s.url, "--rate", "200/s",
+                                "--duration", "1s", "--out", a, NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", s.url, "--rate", "max",
+                                "--requests", "3000", "--connections", "4", "--threads",
+                                "2", "--out", b, NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "merge", a, b, "--out", merged, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT(tst_contains(out.out, "(merged)"));
+    tst_output_free(&out);
+
+    lg_result ra, rb, rm;
+    CU_ASSERT_FATAL(load_result_file(a, &ra) == 0);
+    CU_ASSERT_FATAL(load_result_file(b, &rb) == 0);
+    CU_ASSERT_FATAL(load_result_file(merged, &rm) == 0);
+    CU_ASSERT_EQUAL(rb.stats.sent, 3000);
+    CU_ASSERT_EQUAL(rm.stats.sent, ra.stats.sent + rb.stats.sent);
+    CU_ASSERT_EQUAL(rm.stats.status[200], ra.stats.status[200] + rb.stats.status[200]);
+    CU_ASSERT_EQUAL(rm.runs, 2);
+    int same = 1;
+    for (int i = 0; i < LG_HIST_COUNTS; i++) {
+        same &= rm.stats.latency->counts[i] ==
+                ra.stats.latency->counts[i] + rb.stats.latency->counts[i];
+        same &= rm.stats.service->counts[i] ==
+                ra.stats.service->counts[i] + rb.stats.service->counts[i];
+    }
+    CU_ASSERT_TRUE(same);
+    CU_ASSERT_EQUAL(rm.stats.latency->total, ra.stats.latency->total + rb.stats.latency->total);
+    lg_hist_add(ra.stats.latency, rb.stats.latency);
+    CU_ASSERT_EQUAL(lg_hist_percentile(rm.stats.latency, 99),
+                    lg_hist_percentile(ra.stats.latency, 99));
+    lg_result_free(&ra);
+    lg_result_free(&rb);
+    lg_result_free(&rm);
+    serve_stop(&s);
+}
+
+/* ---- bad input -------------------------------------------------------- */
+
+static void expect_usage_error(const char *needle, char *const args[])
+{
+    tst_output out;
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab_argv(&out, args), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, needle));
+    CU_ASSERT(count_lines(out.err) <= 2); /* the error and "Try 'ratelab help'" */
+    CU_ASSERT_STRING_EQUAL(out.out, "");
+    tst_output_free(&out);
+}
+
+static void test_bad_input_exits_2(void)
+{
+    char *no_target[] = {"load", "--rate", "10/s", NULL};
+    expect_usage_error("--target is required", no_target);
+    char *bad_rate[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "fast", NULL};
+    expect_usage_error("invalid rate 'fast'", bad_rate);
+    char *bad_url[] = {"load", "--target", "127.0.0.1:80", "--rate", "1", NULL};
+    expect_usage_error("invalid target", bad_url);
+    char *bad_duration[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
+                            "--duration", "5", NULL};
+    expect_usage_error("--duration", bad_duration);
+    char *threads[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
+                       "--connections", "2", "--threads", "4", NULL};
+    expect_usage_error("fewer than --threads", threads);
+    char *replay_rate[] = {"load", "x.ini", "--target", "http://127.0.0.1:1", "--rate",
+                           "1", NULL};
+    expect_usage_error("exclude each other", replay_rate);
+    char *no_result[] = {"merge", "/nonexistent/a.json", NULL};
+    expect_usage_error("cannot read /nonexistent/a.json", no_result);
+    char *probe_both[] = {"probe", "--target", "http://127.0.0.1:1", "--expect-limit",
+                          "5", "--env", "x.env", NULL};
+    expect_usage_error("give one of them", probe_both);
+
+    char *not_result = tst_write_file(tst_tmpdir(), "other.json", "{\"a\": 1}\n");
+    char *merge_other[] = {"merge", not_result, NULL};
+    expect_usage_error("not a ratelab load result", merge_other);
+    free(not_result);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        {"probe finds 500 on serve", test_probe_finds_500_on_serve},
+        {"probe mock without headers", test_probe_mock_without_headers},
+        {"probe bounded by --max", test_probe_bounded_by_max},
+        {"replay conforms on serve", test_replay_conforms_on_serve},
+        {"replay mismatch exits 1", test_replay_mismatch_exits_1},
+        {"server killed mid-run", test_server_killed_mid_run},
+        {"silent target times out", test_silent_target_times_out},
+        {"interrupt still writes results", test_interrupt_still_writes_results},
+        {"merge equals sum of runs", test_merge_equals_sum_of_runs},
+        {"bad input exits 2", test_bad_input_exits_2},
+        CU_TEST_INFO_NULL,
+    };
+    return tst_main("loadgen", NULL, NULL, tests);
+}
