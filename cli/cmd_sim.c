@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "rpt.h"
 #include "sim.h"
+#include "sim_parallel.h"
 #include "sim_scenario.h"
 
 static const char sim_usage[] =
@@ -50,6 +51,12 @@ static const char sim_usage[] =
     "                    result every time\n"
     "  --max-requests N  refuse a scenario that would make more than N\n"
     "                    requests (default 1000000000)\n"
+    "  --engine E        simulator engine: auto (default: the fast path when\n"
+    "                    the scenario allows it), general (the event loop) or\n"
+    "                    fast (an error when the scenario does not allow it);\n"
+    "                    every engine gives the same results (docs/sim-engine.md)\n"
+    "  --threads N       run up to N scenarios at once (default: the number of\n"
+    "                    online CPUs, at most 64); reports keep their order\n"
     "  -h, --help        print this help\n"
     "\n"
     "The text report starts with the verdict, e.g.\n"
@@ -69,6 +76,7 @@ static const char sim_usage[] =
 typedef struct sim_options {
     int json;
     int help;
+    int threads; /* 0: one per online CPU */
     sim_config config;
 } sim_options;
 
@@ -118,6 +126,24 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
                                    arg);
         opt->config.override_seed = 1;
         return 0;
+    case 'e':
+        if (strcmp(arg, "auto") == 0)
+            opt->config.engine = SIM_ENGINE_AUTO;
+        else if (strcmp(arg, "general") == 0)
+            opt->config.engine = SIM_ENGINE_GENERAL;
+        else if (strcmp(arg, "fast") == 0)
+            opt->config.engine = SIM_ENGINE_FAST;
+        else
+            return cli_usage_error("sim", "--engine '%s': expected auto, general or fast",
+                                   arg);
+        return 0;
+    case 't':
+        if (parse_u64(arg, &v) < 0 || v == 0 || v > SIM_THREADS_MAX)
+            return cli_usage_error("sim", "--threads '%s': expected an integer from 1 "
+                                          "to %d",
+                                   arg, SIM_THREADS_MAX);
+        opt->threads = (int)v;
+        return 0;
     case 'm':
         if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
             return cli_usage_error("sim",
@@ -138,6 +164,8 @@ static int parse_options(int argc, char **argv, sim_options *opt)
         {"policy", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 's'},
         {"max-requests", required_argument, NULL, 'm'},
+        {"engine", required_argument, NULL, 'e'},
+        {"threads", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -288,6 +316,56 @@ static int report(const sim_result *r, json_t *doc, int first)
     return rc;
 }
 
+/* Every scenario's result, computed up front on several threads. */
+typedef struct prerun {
+    sim_result **results; /* owned until taken */
+    int *status;
+    rl_error *errors;
+    size_t n;
+} prerun;
+
+/* Runs every scenario on --threads threads.  Results are kept by index, so
+ * reports come out in the same order, byte for byte, for any thread
+ * count.  Returns 0, or -1 when out of memory (reported). */
+static int prerun_all(const sim_options *opt, const sim_scenario *scenarios, size_t n,
+                      prerun *pre)
+{
+    size_t slots = n > 0 ? n : 1;
+
+    pre->n = n;
+    pre->results = calloc(slots, sizeof(*pre->results));
+    pre->status = calloc(slots, sizeof(*pre->status));
+    pre->errors = calloc(slots, sizeof(*pre->errors));
+    if (pre->results == NULL || pre->status == NULL || pre->errors == NULL) {
+        cli_error("out of memory running %zu scenarios", n);
+        return -1;
+    }
+    sim_run_many(scenarios, n, &opt->config, sim_parallel_threads(opt->threads),
+                 pre->results, pre->status, pre->errors);
+    return 0;
+}
+
+/* Hands scenario i's result to the caller (who frees it), or prints the
+ * run's error and returns CLI_EXIT_USAGE. */
+static int prerun_take(prerun *pre, size_t i, sim_result **r)
+{
+    *r = pre->results[i];
+    pre->results[i] = NULL;
+    if (pre->status[i] == 0)
+        return CLI_EXIT_OK;
+    cli_error("%s", pre->errors[i].message);
+    return CLI_EXIT_USAGE;
+}
+
+static void prerun_free(prerun *pre)
+{
+    for (size_t i = 0; pre->results != NULL && i < pre->n; i++)
+        sim_result_destroy(pre->results[i]);
+    free(pre->results);
+    free(pre->status);
+    free(pre->errors);
+}
+
 /* Runs each scenario and reports it; returns the exit status. */
 static int run_all(const sim_options *opt, sim_scenario *scenarios, size_t n)
 {
@@ -295,16 +373,18 @@ static int run_all(const sim_options *opt, sim_scenario *scenarios, size_t n)
     size_t failed = 0, fitting = 0;
     int status = CLI_EXIT_OK;
 
+    prerun pre = {0};
+
     if (opt->json && doc == NULL) {
         cli_error("out of memory building the JSON report");
         return CLI_EXIT_USAGE;
     }
+    if (prerun_all(opt, scenarios, n, &pre) < 0)
+        status = CLI_EXIT_USAGE;
     for (size_t i = 0; i < n && status == CLI_EXIT_OK; i++) {
         sim_result *r = NULL;
-        rl_error err;
 
-        if (sim_run(&scenarios[i], &opt->config, &r, &err) < 0) {
-            cli_error("%s", err.message);
+        if (prerun_take(&pre, i, &r) != CLI_EXIT_OK) {
             status = CLI_EXIT_USAGE;
         } else if (report(r, doc, i == 0) < 0) {
             status = CLI_EXIT_USAGE;
@@ -322,6 +402,7 @@ static int run_all(const sim_options *opt, sim_scenario *scenarios, size_t n)
     if (status == CLI_EXIT_OK && doc == NULL && n > 1)
         printf("\n%zu scenarios: %zu fit, %zu reject; expectations met in %zu of %zu\n",
                n, fitting, n - fitting, n - failed, n);
+    prerun_free(&pre);
     json_decref(doc);
     if (status == CLI_EXIT_OK && failed > 0)
         status = CLI_EXIT_FAILED;
