@@ -7,7 +7,8 @@
 #   bench/redis_store.sh [REQUESTS [REPEATS]]
 #
 # REQUESTS (default 100000) is the request count of every single run;
-# each figure is the median of REPEATS runs (default 3).  RATELAB names the
+# each figure is the median of REPEATS runs (default 3), taken in turn with
+# the other two measurements.  RATELAB names the
 # ratelab binary (default: build/ratelab, then build-*/ratelab).  The
 # redis-server is stopped when the script ends, however it ends.
 set -eu
@@ -103,26 +104,29 @@ bench_incr() {
         tr '\r' '\n' | sed -n 's/^INCR: *\([0-9.]*\) requests per second.*/\1/p' | tail -n 1
 }
 
-repeat() {
-    i=0
-    while [ $i -lt "$REPEATS" ]; do
-        "$@"
-        i=$((i + 1))
-    done | median
-}
-
 start_redis
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on" \
     "127.0.0.1:$PORT; $REQUESTS requests per run, median of $REPEATS;" \
     "$(nproc) cores"
 printf '%-11s %12s %12s %12s %16s %12s\n' connections atomic/s deployed/s \
     "incr/s" atomic/deployed atomic/incr
+# The three measurements alternate within each repeat, so that load from
+# other processes on the machine falls on all three alike.
 for c in $CONNECTIONS; do
-    atomic=$(repeat bench_policy atomic "$c")
-    deployed=$(repeat bench_policy deployed "$c")
-    incr=$(repeat bench_incr "$c")
+    atomic="" deployed="" incr=""
+    r=0
+    while [ $r -lt "$REPEATS" ]; do
+        atomic="$atomic $(bench_policy atomic "$c")"
+        deployed="$deployed $(bench_policy deployed "$c")"
+        incr="$incr $(bench_incr "$c")"
+        r=$((r + 1))
+    done
+    atomic=$(echo $atomic | tr ' ' '\n' | median)
+    deployed=$(echo $deployed | tr ' ' '\n' | median)
+    incr=$(echo $incr | tr ' ' '\n' | median)
     awk -v c="$c" -v a="$atomic" -v d="$deployed" -v i="$incr" 'BEGIN {
         printf "%-11s %12.0f %12.0f %12.0f %15.1fx %11.0f%%\n", c, a, d, i,
             (d > 0 ? a / d : 0), (i > 0 ? 100 * a / i : 0)
     }'
 done
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

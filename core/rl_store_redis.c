@@ -364,6 +364,7 @@ typedef struct redis_store {
     int64_t outage_start_ms;
     uint64_t outage_failed; /* decisions failed since it started */
     char last_error[256];   /* why the last operation failed */
+    int created;            /* 0 while rl_store_redis_create() runs */
 
     rl_redis_stats stats;
 } redis_store;
@@ -443,8 +444,10 @@ static int error_reply(redis_store *s, const char *command, const redisReply *r)
 {
     uint64_t n = ++s->stats.error_replies;
 
+    /* During creation the caller gets the reason in its rl_error, so a log
+     * line would only repeat it. */
     snprintf(s->last_error, sizeof(s->last_error), "%s: %s", command, r->str);
-    if ((n & (n - 1)) == 0)
+    if (s->created && (n & (n - 1)) == 0)
         rl_log(s->opt.logger, RL_LOG_WARN,
                "redis store %s: %s failed: %s (%" PRIu64 " error replies so far)",
                s->url.masked, command, r->str, n);
@@ -1115,6 +1118,7 @@ int rl_store_redis_create(const char *url, const rl_redis_options *opt,
         return rc;
     }
     rl_log(s->opt.logger, RL_LOG_DEBUG, "redis store %s: connected", s->url.masked);
+    s->created = 1;
     *out = &s->base;
     return RL_OK;
 }

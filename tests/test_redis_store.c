@@ -729,6 +729,18 @@ static void test_password_urls(void)
     CU_ASSERT_EQUAL(rl_store_redis_create(url, NULL, &s, &err), RL_ERR_STORE);
     CU_ASSERT(tst_contains(err.message, "NOAUTH"));
 
+    /* Through the command: one line on stderr, exit 2, password masked. */
+    tst_output out;
+    snprintf(url, sizeof(url), "redis://alice:not-wonder@127.0.0.1:%d/0", port);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "store-bench", "--store", url, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, "redis://alice:***@127.0.0.1:"));
+    CU_ASSERT(tst_contains(out.err, "WRONGPASS"));
+    CU_ASSERT(!tst_contains(out.err, "not-wonder"));
+    const char *first_newline = strchr(out.err, '\n');
+    CU_ASSERT(first_newline != NULL && strchr(first_newline + 1, '\n') == NULL);
+    tst_output_free(&out);
+
     tst_stop(pid, SIGTERM, 3000);
 }
 
