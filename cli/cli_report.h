@@ -1,0 +1,77 @@
+/*
+ * cli_report.h: the report options that `ratelab sim` and `ratelab check`
+ * share: --format, --out DIR and --junit FILE.
+ *
+ * A command adds each finished run (its result, its time series when
+ * --out asked for plots, an optional one-line note) and calls
+ * cli_report_finish() at the end, which prints the chosen stdout format
+ * (Markdown, JSON or CSV; text is printed by the command itself as runs
+ * end) and writes the --out directory and the JUnit file.  The report owns
+ * what is added to it.
+ *
+ * --out DIR layout: report.md, report.json and summary.csv for all runs,
+ * and per scenario DIR/NAME/ with hourly.csv, usage.csv, usage.gp,
+ * global.gp, hourly.gp and, when gnuplot ran, their PNG and SVG files.
+ */
+#ifndef CLI_REPORT_H
+#define CLI_REPORT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "sim.h"
+#include "sim_series.h"
+
+typedef enum cli_format {
+    CLI_FORMAT_TEXT = 0,
+    CLI_FORMAT_MD,
+    CLI_FORMAT_JSON,
+    CLI_FORMAT_CSV
+} cli_format;
+
+typedef struct cli_report_run {
+    sim_result *result; /* owned */
+    sim_series *series; /* owned; NULL without --out */
+    char *note;         /* owned; NULL: none */
+} cli_report_run;
+
+typedef struct cli_report {
+    const char *command; /* "sim", "check": names the JUnit suite */
+    cli_format format;
+    const char *out_dir;    /* NULL: no --out */
+    const char *junit_path; /* NULL: no --junit */
+    const char *md_title;   /* NULL: "ratelab COMMAND report" */
+    const char *md_intro;   /* NULL: none */
+    json_t *json_extra;     /* owned; set as "check" in the JSON document */
+    cli_report_run *runs;
+    size_t n, cap;
+} cli_report;
+
+/* Parses a --format value; prints a usage error and returns CLI_EXIT_USAGE
+ * when it is not text, md, json or csv. */
+int cli_format_parse(const char *command, const char *text, cli_format *out);
+
+/* Returns 1 when runs need a time series (--out is set). */
+int cli_report_wants_series(const cli_report *rep);
+
+/*
+ * Runs one scenario, with a time-series collector when the report wants
+ * one.  Returns 0 with *r (and *s, or NULL) set, or CLI_EXIT_USAGE after
+ * printing the error.  The caller owns both.
+ */
+int cli_report_run_scenario(const cli_report *rep, const sim_scenario *sc,
+                            const sim_config *cfg, sim_result **r, sim_series **s);
+
+/* Adds a run; takes ownership of all three (note may be NULL).  Returns 0,
+ * or CLI_EXIT_USAGE when out of memory (the arguments are freed). */
+int cli_report_add(cli_report *rep, sim_result *r, sim_series *s, char *note);
+
+/* Prints the stdout format and writes --out and --junit.  Returns 0, or
+ * CLI_EXIT_USAGE after printing what could not be written. */
+int cli_report_finish(cli_report *rep);
+
+/* Frees every run and json_extra; the struct itself is the caller's. */
+void cli_report_free(cli_report *rep);
+
+#endif
