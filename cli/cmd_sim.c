@@ -21,14 +21,15 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_report.h"
 #include "rpt.h"
 #include "sim.h"
 #include "sim_parallel.h"
 #include "sim_scenario.h"
 
 static const char sim_usage[] =
-    "Usage: ratelab sim [--json] [--policy P] [--seed N] [--max-requests N]\n"
-    "                   FILE|DIR...\n"
+    "Usage: ratelab sim [--format F] [--out DIR] [--junit FILE] [--policy P]\n"
+    "                   [--seed N] [--max-requests N] FILE|DIR...\n"
     "\n"
     "Simulate client populations against daily request limits and answer:\n"
     "does this cadence fit, with how much headroom, and if not, when is the\n"
@@ -41,8 +42,15 @@ static const char sim_usage[] =
     "with an in-memory store.\n"
     "\n"
     "Options:\n"
-    "  --json            print one JSON document (schema_version 1) for all\n"
-    "                    scenarios instead of text reports\n"
+    "  --format F        report format on stdout: text (default), md (Markdown),\n"
+    "                    json (one document, schema_version 1, for all\n"
+    "                    scenarios) or csv (one row per population)\n"
+    "  --json            the same as --format json\n"
+    "  --out DIR         also write report.md, report.json, summary.csv and per\n"
+    "                    scenario DIR/NAME/ with hourly and usage CSV time\n"
+    "                    series, gnuplot scripts, and PNG and SVG plots when\n"
+    "                    gnuplot is installed (see docs/reports.md)\n"
+    "  --junit FILE      write JUnit XML: one test case per [expect] key\n"
     "  --policy P        decide with policy P instead of the scenario's:\n"
     "                    'deployed' (the live service's rules: a request that\n"
     "                    fails authentication still counts) or 'atomic'\n"
@@ -74,7 +82,9 @@ static const char sim_usage[] =
 #define SIM_FILE_MAX_BYTES (1u << 20)
 
 typedef struct sim_options {
-    int json;
+    cli_format format;
+    const char *out_dir;
+    const char *junit_path;
     int help;
     int threads; /* 0: one per online CPU */
     sim_config config;
@@ -107,7 +117,15 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
 
     switch (ch) {
     case 'j':
-        opt->json = 1;
+        opt->format = CLI_FORMAT_JSON;
+        return 0;
+    case 'f':
+        return cli_format_parse("sim", arg, &opt->format);
+    case 'o':
+        opt->out_dir = arg;
+        return 0;
+    case 'J':
+        opt->junit_path = arg;
         return 0;
     case 'h':
         opt->help = 1;
@@ -161,6 +179,9 @@ static int parse_options(int argc, char **argv, sim_options *opt)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"format", required_argument, NULL, 'f'},
+        {"out", required_argument, NULL, 'o'},
+        {"junit", required_argument, NULL, 'J'},
         {"policy", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 's'},
         {"max-requests", required_argument, NULL, 'm'},
@@ -298,22 +319,21 @@ static int load_scenarios(const path_list *l, sim_scenario *scenarios)
     return 0;
 }
 
-/* Prints a text report, or adds the run to the JSON document. */
-static int report(const sim_result *r, json_t *doc, int first)
+/* Prints a text report as the run ends; other formats are printed by
+ * cli_report_finish() at the end. */
+static int print_text(const sim_options *opt, const sim_result *r, int first)
 {
     int rc;
 
-    if (doc != NULL) {
-        rc = rpt_json_document_add(doc, r);
-    } else {
-        if (!first)
-            fputc('\n', stdout);
-        rc = rpt_text_write(stdout, r);
-        fflush(stdout);
-    }
+    if (opt->format != CLI_FORMAT_TEXT)
+        return 0;
+    if (!first)
+        fputc('\n', stdout);
+    rc = rpt_text_write(stdout, r);
+    fflush(stdout);
     if (rc < 0)
         cli_error("cannot write the report of %s: %s", r->path, rpt_strerror(rc));
-    return rc;
+    return rc < 0 ? CLI_EXIT_USAGE : 0;
 }
 
 /* Every scenario's result, computed up front on several threads. */
@@ -369,41 +389,47 @@ static void prerun_free(prerun *pre)
 /* Runs each scenario and reports it; returns the exit status. */
 static int run_all(const sim_options *opt, sim_scenario *scenarios, size_t n)
 {
-    json_t *doc = opt->json ? rpt_json_document_create() : NULL;
+    cli_report rep = {0};
+    prerun pre = {0};
     size_t failed = 0, fitting = 0;
     int status = CLI_EXIT_OK;
 
-    prerun pre = {0};
-
-    if (opt->json && doc == NULL) {
-        cli_error("out of memory building the JSON report");
-        return CLI_EXIT_USAGE;
-    }
-    if (prerun_all(opt, scenarios, n, &pre) < 0)
+    rep.command = "sim";
+    rep.format = opt->format;
+    rep.out_dir = opt->out_dir;
+    rep.junit_path = opt->junit_path;
+    /* Time series need an observer, which runs one scenario at a time. */
+    if (!cli_report_wants_series(&rep) && prerun_all(opt, scenarios, n, &pre) < 0)
         status = CLI_EXIT_USAGE;
     for (size_t i = 0; i < n && status == CLI_EXIT_OK; i++) {
         sim_result *r = NULL;
+        sim_series *s = NULL;
 
-        if (prerun_take(&pre, i, &r) != CLI_EXIT_OK) {
-            status = CLI_EXIT_USAGE;
-        } else if (report(r, doc, i == 0) < 0) {
-            status = CLI_EXIT_USAGE;
-        } else {
+        if (pre.results != NULL)
+            status = prerun_take(&pre, i, &r);
+        else
+            status = cli_report_run_scenario(&rep, &scenarios[i], &opt->config, &r, &s);
+        if (status == CLI_EXIT_OK)
+            status = print_text(opt, r, i == 0);
+        if (r != NULL) {
             failed += !r->expectations_met;
             fitting += r->fits;
         }
-        sim_result_destroy(r);
+        if (status == CLI_EXIT_OK)
+            status = cli_report_add(&rep, r, s, NULL);
+        else {
+            sim_result_destroy(r);
+            sim_series_destroy(s);
+        }
     }
 
-    if (status == CLI_EXIT_OK && doc != NULL && rpt_json_write(stdout, doc) < 0) {
-        cli_error("cannot write the JSON report: %s", strerror(errno));
-        status = CLI_EXIT_USAGE;
-    }
-    if (status == CLI_EXIT_OK && doc == NULL && n > 1)
+    if (status == CLI_EXIT_OK)
+        status = cli_report_finish(&rep);
+    if (status == CLI_EXIT_OK && opt->format == CLI_FORMAT_TEXT && n > 1)
         printf("\n%zu scenarios: %zu fit, %zu reject; expectations met in %zu of %zu\n",
                n, fitting, n - fitting, n - failed, n);
     prerun_free(&pre);
-    json_decref(doc);
+    cli_report_free(&rep);
     if (status == CLI_EXIT_OK && failed > 0)
         status = CLI_EXIT_FAILED;
     return status;
