@@ -6,6 +6,7 @@
  * document over all of them.  A run's time series exists only with --out;
  * without it nothing is collected.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,26 +39,44 @@ int cli_report_wants_series(const cli_report *rep)
     return rep->out_dir != NULL;
 }
 
+/* The observer of a run: the time-series collector and the command's own. */
+typedef struct run_observers {
+    sim_series_collector *collector;
+    sim_request_fn fn;
+    void *user;
+} run_observers;
+
+static void observe_all(void *user, const sim_request_info *info)
+{
+    run_observers *o = user;
+
+    if (o->collector != NULL)
+        sim_series_observe(o->collector, info);
+    if (o->fn != NULL)
+        o->fn(o->user, info);
+}
+
 int cli_report_run_scenario(const cli_report *rep, const sim_scenario *sc,
                             const sim_config *cfg, sim_result **r, sim_series **s)
 {
-    sim_series_collector *collector = NULL;
+    run_observers obs = {NULL, rep->observer, rep->observer_user};
     sim_config run_cfg = *cfg;
     rl_error err;
     int rc = 0;
 
     *r = NULL;
     *s = NULL;
-    if (cli_report_wants_series(rep)) {
-        rc = sim_series_collector_create(sc, &collector, &err);
-        run_cfg.on_request = sim_series_observe;
-        run_cfg.user = collector;
+    if (cli_report_wants_series(rep))
+        rc = sim_series_collector_create(sc, &obs.collector, &err);
+    if (obs.collector != NULL || obs.fn != NULL) {
+        run_cfg.on_request = observe_all;
+        run_cfg.user = &obs;
     }
     if (rc == 0)
         rc = sim_run(sc, &run_cfg, r, &err);
-    if (rc == 0 && collector != NULL)
-        rc = sim_series_finish(collector, s, &err);
-    sim_series_collector_destroy(collector);
+    if (rc == 0 && obs.collector != NULL)
+        rc = sim_series_finish(obs.collector, s, &err);
+    sim_series_collector_destroy(obs.collector);
     if (rc == 0)
         return 0;
 
@@ -65,6 +84,95 @@ int cli_report_run_scenario(const cli_report *rep, const sim_scenario *sc,
     sim_result_destroy(*r);
     *r = NULL;
     return CLI_EXIT_USAGE;
+}
+
+/* ---- scenario paths ----------------------------------------------------- */
+
+void cli_path_list_free(cli_path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->paths[i]);
+    free(l->paths);
+    l->paths = NULL;
+    l->n = l->cap = 0;
+}
+
+static int path_list_add(cli_path_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **bigger = realloc(l->paths, cap * sizeof(*bigger));
+        if (bigger == NULL)
+            goto nomem;
+        l->paths = bigger;
+        l->cap = cap;
+    }
+    l->paths[l->n] = strdup(path);
+    if (l->paths[l->n] == NULL)
+        goto nomem;
+    l->n++;
+    return 0;
+
+nomem:
+    cli_error("out of memory listing scenario files");
+    return -1;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_directory(cli_path_list *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t first = l->n;
+    struct dirent *e;
+    int rc = 0;
+
+    if (d == NULL) {
+        cli_error("cannot open directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char path[REPORT_PATH_MAX];
+        size_t n = strlen(e->d_name);
+        struct stat st;
+
+        if (e->d_name[0] == '.' || n <= 4 || strcmp(e->d_name + n - 4, ".ini") != 0)
+            continue;
+        if (snprintf(path, sizeof(path), "%s%s%s", dir,
+                     dir[strlen(dir) - 1] == '/' ? "" : "/",
+                     e->d_name) >= (int)sizeof(path) ||
+            stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        rc = path_list_add(l, path);
+    }
+    closedir(d);
+    if (rc == 0 && l->n == first) {
+        cli_error("no scenario files (*.ini) in directory %s; name a file or a "
+                  "directory that contains some",
+                  dir);
+        rc = -1;
+    }
+    if (rc == 0)
+        qsort(l->paths + first, l->n - first, sizeof(*l->paths), compare_paths);
+    return rc;
+}
+
+int cli_collect_scenarios(cli_path_list *l, int argc, char *const *argv)
+{
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            cli_error("cannot read %s: %s", argv[i], strerror(errno));
+            return -1;
+        }
+        int rc = S_ISDIR(st.st_mode) ? add_directory(l, argv[i]) : path_list_add(l, argv[i]);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int cli_report_add(cli_report *rep, sim_result *r, sim_series *s, char *note)

@@ -44,6 +44,8 @@ typedef struct cli_report {
     const char *md_title;   /* NULL: "ratelab COMMAND report" */
     const char *md_intro;   /* NULL: none */
     json_t *json_extra;     /* owned; set as "check" in the JSON document */
+    sim_request_fn observer; /* NULL, or called for every request as well */
+    void *observer_user;
     cli_report_run *runs;
     size_t n, cap;
 } cli_report;
@@ -62,6 +64,20 @@ int cli_report_wants_series(const cli_report *rep);
  */
 int cli_report_run_scenario(const cli_report *rep, const sim_scenario *sc,
                             const sim_config *cfg, sim_result **r, sim_series **s);
+
+/* A growing list of malloc'd scenario paths. */
+typedef struct cli_path_list {
+    char **paths;
+    size_t n, cap;
+} cli_path_list;
+
+/*
+ * Expands arguments into scenario files: a file stands for itself, a
+ * directory for the regular *.ini files directly in it (sorted by name,
+ * hidden files skipped).  Returns 0, or -1 after printing the error.
+ */
+int cli_collect_scenarios(cli_path_list *l, int argc, char *const *argv);
+void cli_path_list_free(cli_path_list *l);
 
 /* Adds a run; takes ownership of all three (note may be NULL).  Returns 0,
  * or CLI_EXIT_USAGE when out of memory (the arguments are freed). */
