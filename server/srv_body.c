@@ -6,7 +6,7 @@
  * {"loc", "msg", "type"} objects, one per offending field, in the model's
  * field order.  This file reproduces that list for the cases a client
  * meets: invalid JSON (loc ["body", <byte offset>], type
- * "value_error.jsondecode"), a body that is not an object, a missing or
+ * "value_error.jsondecode", with jansson's message text), a body that is not an object, a missing or
  * null required field, a field of the wrong type.  It adds bounds of its
  * own that pydantic's models do not have: hotkeys, coldkeys and
  * miner_hotkey are 1..SRV_KEY_MAX characters from [A-Za-z0-9._-], and a
@@ -184,16 +184,37 @@ static int read_int(json_t *obj, json_t *errors, const char *field, int null_ok,
                      NULL) < 0 ? -1 : 1;
 }
 
-/* Adds the invalid-JSON error: loc ["body", offset], as FastAPI reports
- * Python's json.JSONDecodeError. */
-static int add_decode_error(json_t *errors, const json_error_t *jerr)
+/*
+ * Adds the invalid-JSON error as FastAPI reports Python's JSONDecodeError:
+ * loc ["body", pos] with pos the 0-based offset where the offending token
+ * starts.  jansson's position is the offset after that token, and its
+ * message quotes the token ("... near 'tru'"), so the token's length is
+ * subtracted.  The message text stays jansson's.
+ */
+static int add_decode_error(json_t *errors, const json_error_t *jerr, const char *body)
 {
-    json_t *loc = json_pack("[s,I]", "body", (json_int_t)jerr->position);
-    json_t *ctx = json_pack("{s:s,s:I,s:i,s:i}", "msg", jerr->text, "pos",
-                            (json_int_t)jerr->position, "lineno", jerr->line,
-                            "colno", jerr->column);
-    json_t *e = json_pack("{s:o,s:s,s:s,s:o}", "loc", loc, "msg", jerr->text,
-                          "type", "value_error.jsondecode", "ctx", ctx);
+    const char *near = strstr(jerr->text, "near '");
+    size_t pos = (size_t)jerr->position;
+
+    if (near != NULL) {
+        const char *token = near + 6;
+        const char *close = strrchr(token, '\'');
+        size_t token_len = close != NULL && close > token ? (size_t)(close - token) : 0;
+        pos = token_len <= pos ? pos - token_len : 0;
+    }
+
+    /* Python counts lines and columns from 1. */
+    size_t line = 1, line_start = 0;
+    for (size_t i = 0; i < pos; i++)
+        if (body[i] == '\n') {
+            line++;
+            line_start = i + 1;
+        }
+    json_t *ctx = json_pack("{s:s,s:I,s:I,s:I}", "msg", jerr->text, "pos", (json_int_t)pos,
+                            "lineno", (json_int_t)line, "colno",
+                            (json_int_t)(pos - line_start + 1));
+    json_t *e = json_pack("{s:[s,I],s:s,s:s,s:o}", "loc", "body", (json_int_t)pos, "msg",
+                          jerr->text, "type", "value_error.jsondecode", "ctx", ctx);
     if (e == NULL)
         return -1;
     return json_array_append_new(errors, e);
@@ -254,9 +275,9 @@ int srv_body_parse(const char *body, size_t len, srv_body_kind kind,
         rc = add_error(errs, NULL, "field required", "value_error.missing", NULL);
         goto done;
     }
-    obj = json_loadb(body, len, 0, &jerr);
+    obj = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (obj == NULL) {
-        rc = add_decode_error(errs, &jerr);
+        rc = add_decode_error(errs, &jerr, body);
         goto done;
     }
     if (!json_is_object(obj)) {
