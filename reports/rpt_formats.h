@@ -145,6 +145,9 @@ rpt_render_result rpt_plot_render(const char *dir, const char *const *scripts,
 /* Writes the sweep's answer and its values as text. */
 int rpt_sweep_text(FILE *out, const sim_sweep_result *sw);
 
+/* Writes one CSV row per value run (what sweep.csv holds). */
+int rpt_sweep_csv(FILE *out, const sim_sweep_result *sw);
+
 /* Returns a new JSON document {"schema_version": 1, "sweep": {...}}; the
  * caller owns it.  NULL when out of memory. */
 json_t *rpt_sweep_json(const sim_sweep_result *sw);
