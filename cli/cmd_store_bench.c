@@ -83,7 +83,7 @@ typedef struct bench_options {
     int threads;
     int64_t requests;
     int clients;
-    int64_t limit;        /* -1: the number of requests */
+    int64_t limit; /* -1: the number of requests */
     int64_t global_limit;
     int connect_timeout_ms;
     int command_timeout_ms;
@@ -110,8 +110,8 @@ typedef struct bench_thread {
     const char *key_prefix;
     const char (*client_names)[BENCH_CLIENT_NAME_MAX];
     int64_t first_request, n_requests;
-    int64_t now_us;          /* the one request time of the run */
-    int64_t deadline_ms;     /* CLOCK_MONOTONIC */
+    int64_t now_us;      /* the one request time of the run */
+    int64_t deadline_ms; /* CLOCK_MONOTONIC */
     rl_store *store;
     struct bench_gate *start;
 
@@ -167,8 +167,8 @@ static int parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-static int parse_bounded(const char *option, const char *text, int64_t min,
-                         int64_t max, int64_t *out)
+static int parse_bounded(const char *option, const char *text, int64_t min, int64_t max,
+                         int64_t *out)
 {
     if (parse_count(text, min, max, out) == 0)
         return 0;
@@ -308,8 +308,8 @@ static void count_outcome(bench_thread *t, int rc, const rl_decision *d, int cli
             t->errors_store++;
         if (t->first_error[0] == '\0') {
             const char *why = rl_store_redis_last_error(t->store);
-            snprintf(t->first_error, sizeof(t->first_error), "%s (%s)",
-                     rl_strerror(rc), why != NULL ? why : "");
+            snprintf(t->first_error, sizeof(t->first_error), "%s (%s)", rl_strerror(rc),
+                     why != NULL ? why : "");
         }
     }
 }
@@ -385,7 +385,8 @@ static int open_stores(const bench_options *opt, bench_thread *threads)
     ropt.command_timeout_ms = opt->command_timeout_ms;
     ropt.logger = cli_logger();
     for (int i = 0; i < opt->threads; i++) {
-        if (rl_store_redis_create(opt->store_url, &ropt, &threads[i].store, &err) != RL_OK) {
+        if (rl_store_redis_create(opt->store_url, &ropt, &threads[i].store, &err) !=
+            RL_OK) {
             cli_error("%s", err.message);
             return CLI_EXIT_USAGE;
         }
@@ -396,8 +397,8 @@ static int open_stores(const bench_options *opt, bench_thread *threads)
 /* Splits the requests evenly: thread i gets [i*M/N, (i+1)*M/N). */
 static void plan_threads(const bench_options *opt, bench_thread *threads,
                          const rl_limits *limits, const char *prefix,
-                         const char (*names)[BENCH_CLIENT_NAME_MAX],
-                         bench_gate *start, int64_t now_us)
+                         const char (*names)[BENCH_CLIENT_NAME_MAX], bench_gate *start,
+                         int64_t now_us)
 {
     int64_t deadline_ms = monotonic_ms() + opt->max_seconds * 1000;
 
@@ -430,7 +431,8 @@ static int run_threads(const bench_options *opt, bench_thread *threads,
         return -1;
     }
     while (started < opt->threads &&
-           pthread_create(&ids[started], NULL, bench_thread_main, &threads[started]) == 0)
+           pthread_create(&ids[started], NULL, bench_thread_main, &threads[started]) ==
+               0)
         started++;
 
     int cancelled = started < opt->threads;
@@ -477,8 +479,8 @@ static void sum_results(const bench_options *opt, bench_thread *threads,
 
 /* Counts the run's keys and those without an expiry, then deletes them
  * unless they are to be kept.  A failure is reported, not fatal. */
-static void inspect_keys(const bench_options *opt, rl_store *store,
-                         const char *prefix, bench_result *res)
+static void inspect_keys(const bench_options *opt, rl_store *store, const char *prefix,
+                         bench_result *res)
 {
     int rc = rl_store_redis_scan_prefix(store, prefix, 0, &res->keys,
                                         &res->keys_without_expiry);
@@ -487,8 +489,8 @@ static void inspect_keys(const bench_options *opt, rl_store *store,
     res->keys_checked = rc == RL_OK;
     if (rc != RL_OK)
         cli_error("cannot %s the keys under %s: %s (%s)",
-                  opt->keep_keys ? "count" : "count or delete", prefix,
-                  rl_strerror(rc), rl_store_redis_last_error(store));
+                  opt->keep_keys ? "count" : "count or delete", prefix, rl_strerror(rc),
+                  rl_store_redis_last_error(store));
 }
 
 static double per_second(const bench_result *res)
@@ -507,8 +509,8 @@ static void print_text(const bench_options *opt, const char *url, const char *pr
            " per client, global limit %" PRId64 "\n",
            opt->requests, opt->clients, opt->limit, opt->global_limit);
     printf("decisions/s   %.0f\n", per_second(res));
-    printf("allowed       %" PRId64 " (limit x clients = %" PRId64 ", overshoot %" PRId64
-           ")\n",
+    printf("allowed       %" PRId64 " (limit x clients = %" PRId64
+           ", overshoot %" PRId64 ")\n",
            res->allowed, opt->limit * opt->clients, res->overshoot);
     printf("rejected      %" PRId64 " (client %" PRId64 ", global %" PRId64 ")\n",
            res->rejected_client + res->rejected_global, res->rejected_client,
@@ -556,10 +558,11 @@ static int print_json(const bench_options *opt, const char *url, const char *pre
     json_object_set_new(root, "not_sent", json_integer(res->not_sent));
     json_object_set_new(root, "elapsed_s", json_real(res->elapsed_s));
     json_object_set_new(root, "decisions_per_second", json_real(per_second(res)));
-    json_object_set_new(root, "round_trips", json_integer((json_int_t)res->round_trips));
+    json_object_set_new(root, "round_trips",
+                        json_integer((json_int_t)res->round_trips));
     json_object_set_new(root, "key_prefix", json_string(prefix));
-    json_object_set_new(root, "keys", res->keys_checked ? json_integer(res->keys)
-                                                       : json_null());
+    json_object_set_new(root, "keys",
+                        res->keys_checked ? json_integer(res->keys) : json_null());
     json_object_set_new(root, "keys_without_expiry",
                         res->keys_checked ? json_integer(res->keys_without_expiry)
                                           : json_null());
@@ -578,7 +581,7 @@ static char (*make_client_names(int clients))[BENCH_CLIENT_NAME_MAX]
 {
     if (clients <= 0 || clients > BENCH_MAX_CLIENTS)
         return NULL;
-    char (*names)[BENCH_CLIENT_NAME_MAX] = calloc((size_t)clients, sizeof(*names));
+    char(*names)[BENCH_CLIENT_NAME_MAX] = calloc((size_t)clients, sizeof(*names));
 
     for (int i = 0; names != NULL && i < clients; i++)
         snprintf(names[i], sizeof(names[i]), "bench-%06d", i);
@@ -589,7 +592,7 @@ static char (*make_client_names(int clients))[BENCH_CLIENT_NAME_MAX]
 static int run_bench(const bench_options *opt)
 {
     bench_thread *threads = calloc((size_t)opt->threads, sizeof(*threads));
-    char (*names)[BENCH_CLIENT_NAME_MAX] = make_client_names(opt->clients);
+    char(*names)[BENCH_CLIENT_NAME_MAX] = make_client_names(opt->clients);
     bench_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     bench_result res;
     rl_limits limits;
@@ -620,8 +623,8 @@ static int run_bench(const bench_options *opt)
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     int64_t now_us = (int64_t)wall.tv_sec * RL_US_PER_SEC + wall.tv_nsec / 1000;
-    plan_threads(opt, threads, &limits, prefix, (const char (*)[BENCH_CLIENT_NAME_MAX])names,
-                 &gate, now_us);
+    plan_threads(opt, threads, &limits, prefix,
+                 (const char(*)[BENCH_CLIENT_NAME_MAX])names, &gate, now_us);
     if (run_threads(opt, threads, &gate, &res.elapsed_s) != 0) {
         status = CLI_EXIT_FAILED;
         goto out;

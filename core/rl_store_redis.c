@@ -141,8 +141,9 @@ static int parse_userinfo(const char *text, size_t n, rl_redis_url *u, rl_error 
     const char *colon = memchr(text, ':', n);
 
     if (colon == NULL)
-        return url_invalid(err, u, "the part before '@' has no ':'; write "
-                                   "user:password@ or :password@");
+        return url_invalid(err, u,
+                           "the part before '@' has no ':'; write "
+                           "user:password@ or :password@");
     size_t user_len = (size_t)(colon - text);
     size_t pass_len = n - user_len - 1;
     if (pass_len == 0)
@@ -226,7 +227,8 @@ static int parse_db_path(const char *text, rl_redis_url *u, rl_error *err)
         return url_invalid(err, u, "unexpected text after the host and port");
     long db = parse_small_number(text + 1, strlen(text + 1), 0, DB_MAX);
     if (db < 0)
-        return url_invalid(err, u, "the database after '/' must be a number from 0");
+        return url_invalid(err, u,
+                           "the database after '/' must be a whole number such as /0");
     u->db = (int)db;
     return RL_OK;
 }
@@ -263,8 +265,9 @@ static int parse_unix_url(const char *rest, rl_redis_url *u, rl_error *err)
     if (rest[0] != '/') {
         const char *at = last_at_slash(rest);
         if (at == NULL)
-            return url_invalid(err, u, "a unix URL has no host: write "
-                                       "unix:///path/to/redis.sock");
+            return url_invalid(err, u,
+                               "a unix URL has no host: write "
+                               "unix:///path/to/redis.sock");
         rc = parse_userinfo(rest, (size_t)(at - rest), u, err);
         if (rc != RL_OK)
             return rc;
@@ -286,7 +289,7 @@ static int parse_unix_url(const char *rest, rl_redis_url *u, rl_error *err)
         return url_invalid(err, u, "the only query a unix URL takes is ?db=N");
     long db = parse_small_number(query + 4, strlen(query + 4), 0, DB_MAX);
     if (db < 0)
-        return url_invalid(err, u, "db= must be a number from 0");
+        return url_invalid(err, u, "db= must be a whole number such as ?db=0");
     u->db = (int)db;
     return RL_OK;
 }
@@ -306,8 +309,9 @@ int rl_redis_url_parse(const char *url, rl_redis_url *out, rl_error *err)
     else if (strncmp(url, "unix://", 7) == 0)
         rc = parse_unix_url(url + 7, out, err);
     else if (strncmp(url, "rediss://", 9) == 0)
-        rc = url_invalid(err, out, "TLS (rediss://) is not supported by this "
-                                   "build's hiredis");
+        rc = url_invalid(err, out,
+                         "TLS (rediss://) is not supported by this "
+                         "build's hiredis");
     else
         rc = url_invalid(err, out, "the scheme must be redis:// or unix://");
 
@@ -351,13 +355,13 @@ typedef struct redis_store {
     rl_store base;
     rl_redis_url url;
     rl_redis_options opt;
-    char *key_prefix;      /* owned copy of opt.key_prefix, or NULL */
-    redisContext *ctx;     /* NULL while disconnected */
-    char sha[48];          /* the loaded script's SHA1, "" before loading */
+    char *key_prefix;  /* owned copy of opt.key_prefix, or NULL */
+    redisContext *ctx; /* NULL while disconnected */
+    char sha[48];      /* the loaded script's SHA1, "" before loading */
 
     /* Reconnection: the next attempt may start at next_attempt_ms. */
     int64_t next_attempt_ms;
-    int backoff_ms;        /* 0: the next attempt goes at once */
+    int backoff_ms; /* 0: the next attempt goes at once */
 
     /* The current outage, if any. */
     int in_outage;
@@ -400,12 +404,12 @@ static int errno_is_timeout(int e)
  * the reply timed out, RL_ERR_STORE otherwise. */
 static int drop_connection(redis_store *s, const char *what, int saved_errno)
 {
-    int timed_out = s->ctx != NULL && s->ctx->err == REDIS_ERR_IO &&
-                    errno_is_timeout(saved_errno);
+    int timed_out =
+        s->ctx != NULL && s->ctx->err == REDIS_ERR_IO && errno_is_timeout(saved_errno);
 
     if (timed_out)
-        snprintf(s->last_error, sizeof(s->last_error),
-                 "%s: no reply within %d ms", what, s->opt.command_timeout_ms);
+        snprintf(s->last_error, sizeof(s->last_error), "%s: no reply within %d ms",
+                 what, s->opt.command_timeout_ms);
     else
         snprintf(s->last_error, sizeof(s->last_error), "%s: %s", what,
                  s->ctx != NULL && s->ctx->errstr[0] ? s->ctx->errstr
@@ -420,8 +424,7 @@ static int drop_connection(redis_store *s, const char *what, int saved_errno)
  * caller frees it; it may be an error reply), or RL_ERR_STORE /
  * RL_ERR_TIMEOUT after dropping the connection.
  */
-static int exec_argv(redis_store *s, int argc, const char **argv,
-                     redisReply **reply)
+static int exec_argv(redis_store *s, int argc, const char **argv, redisReply **reply)
 {
     *reply = NULL;
     if (s->ctx == NULL) {
@@ -610,7 +613,7 @@ static int ensure_connected(redis_store *s)
     int rc = connect_store(s);
     if (rc != RL_OK) {
         int max = s->opt.reconnect_max_ms;
-        s->backoff_ms = s->backoff_ms == 0 ? s->opt.reconnect_min_ms
+        s->backoff_ms = s->backoff_ms == 0        ? s->opt.reconnect_min_ms
                         : s->backoff_ms > max / 2 ? max
                                                   : s->backoff_ms * 2;
         s->next_attempt_ms = store_now_ms(s) + s->backoff_ms;
@@ -646,8 +649,8 @@ static int finish_operation(redis_store *s, int rc, int is_decision)
 /* ------------------------------------------------------------------ */
 
 /* Reads a counter from a GET reply: nil is 0, a decimal string its value. */
-static int counter_from_reply(redis_store *s, const char *key,
-                              const redisReply *r, int64_t *value)
+static int counter_from_reply(redis_store *s, const char *key, const redisReply *r,
+                              int64_t *value)
 {
     char *end;
 
@@ -710,8 +713,8 @@ static int decide_from_script_reply(redis_store *s, const redisReply *r,
     }
     long long outcome = r->element[0]->integer;
     if (outcome < RL_ALLOWED || outcome > RL_REJECTED_CLIENT) {
-        snprintf(s->last_error, sizeof(s->last_error),
-                 "EVALSHA: unknown outcome %lld", outcome);
+        snprintf(s->last_error, sizeof(s->last_error), "EVALSHA: unknown outcome %lld",
+                 outcome);
         return RL_ERR_STORE;
     }
     out->outcome = (rl_outcome)outcome;
@@ -736,9 +739,10 @@ static int decide_atomic(redis_store *s, const rl_check *check, rl_decision *out
              (check->expire_at_us + 999) / 1000);
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        const char *argv[] = {"EVALSHA",     s->sha,       "2",
-                              check->global_key, check->client_key, global_limit,
-                              client_limit,  check->count ? "1" : "0", expire_ms};
+        const char *argv[] = {
+            "EVALSHA",         s->sha,       "2",          check->global_key,
+            check->client_key, global_limit, client_limit, check->count ? "1" : "0",
+            expire_ms};
         rc = exec_argv(s, 9, argv, &r);
         if (rc != RL_OK)
             return rc;
@@ -861,8 +865,7 @@ static int redis_check_and_count(rl_store *base, const rl_check *check,
     return finish_operation(s, rc, 1);
 }
 
-static int redis_read(rl_store *base, const char *key, int64_t now_us,
-                      int64_t *value)
+static int redis_read(rl_store *base, const char *key, int64_t now_us, int64_t *value)
 {
     redis_store *s = (redis_store *)base;
     int rc = ensure_connected(s);
@@ -946,8 +949,8 @@ static int scan_reply_ok(const redisReply *r)
 
 /* SCAN MATCH over the whole database.  SCAN may return a key twice, so
  * *found is exact only when deleting (UNLINK counts each key once). */
-static int scan_keys(redis_store *s, const char *prefix, int check_ttl,
-                     int delete_keys, int64_t *found, int64_t *without_ttl)
+static int scan_keys(redis_store *s, const char *prefix, int check_ttl, int delete_keys,
+                     int64_t *found, int64_t *without_ttl)
 {
     char cursor[32] = "0";
     char *pattern = prefix_pattern(prefix);
@@ -973,8 +976,8 @@ static int scan_keys(redis_store *s, const char *prefix, int check_ttl,
             break;
         }
         seen += (int64_t)r->element[1]->elements;
-        rc = scan_batch(s, r->element[1], check_ttl, delete_keys, without_ttl,
-                        &deleted);
+        rc =
+            scan_batch(s, r->element[1], check_ttl, delete_keys, without_ttl, &deleted);
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         freeReplyObject(r);
         if (strcmp(cursor, "0") == 0)
@@ -1051,7 +1054,8 @@ static int options_are_valid(const rl_redis_options *opt, const char *masked,
 
     if (opt->connect_timeout_ms <= 0 || opt->command_timeout_ms <= 0)
         why = "the connect and command timeouts must be positive (ms)";
-    else if (opt->reconnect_min_ms <= 0 || opt->reconnect_max_ms < opt->reconnect_min_ms)
+    else if (opt->reconnect_min_ms <= 0 ||
+             opt->reconnect_max_ms < opt->reconnect_min_ms)
         why = "reconnect_min_ms must be positive and at most reconnect_max_ms";
     if (why == NULL)
         return RL_OK;
@@ -1081,8 +1085,8 @@ static redis_store *store_alloc(const rl_redis_url *url, const rl_redis_options 
     return s;
 }
 
-int rl_store_redis_create(const char *url, const rl_redis_options *opt,
-                          rl_store **out, rl_error *err)
+int rl_store_redis_create(const char *url, const rl_redis_options *opt, rl_store **out,
+                          rl_error *err)
 {
     rl_redis_options defaults;
     rl_redis_url parsed;
@@ -1110,9 +1114,10 @@ int rl_store_redis_create(const char *url, const rl_redis_options *opt,
 
     rc = connect_store(s);
     if (rc != RL_OK) {
-        rl_error_set(err, "cannot use Redis store '%s': %s; check that the server "
-                          "runs there and that the URL's password and database "
-                          "are right",
+        rl_error_set(err,
+                     "cannot use Redis store '%s': %s; check that the server "
+                     "runs there and that the URL's password and database "
+                     "are right",
                      s->url.masked, s->last_error);
         redis_destroy(&s->base);
         return rc;

@@ -64,13 +64,13 @@
 
 /* A parsed connection URL.  Strings are NUL-terminated copies. */
 typedef struct rl_redis_url {
-    int is_unix;                  /* 1: unix socket at `path` */
-    char host[256];               /* TCP host name or address, no brackets */
-    int port;                     /* TCP port, 1..65535 */
-    char path[108];               /* unix socket path (sun_path size) */
-    int db;                       /* SELECT index, 0 when not given */
-    char user[128];               /* "" when not given */
-    char password[256];           /* "" when not given: no AUTH */
+    int is_unix;                   /* 1: unix socket at `path` */
+    char host[256];                /* TCP host name or address, no brackets */
+    int port;                      /* TCP port, 1..65535 */
+    char path[108];                /* unix socket path (sun_path size) */
+    int db;                        /* SELECT index, 0 when not given */
+    char user[128];                /* "" when not given */
+    char password[256];            /* "" when not given: no AUTH */
     char masked[RL_REDIS_URL_MAX]; /* the URL with the password as "***" */
 } rl_redis_url;
 
@@ -86,11 +86,11 @@ void rl_redis_url_mask(const char *url, char *buf, size_t len);
 typedef int64_t (*rl_redis_clock_fn)(void *user);
 
 typedef struct rl_redis_options {
-    int connect_timeout_ms;   /* TCP connect and each reconnect; > 0 */
-    int command_timeout_ms;   /* each command's reply; > 0 */
-    int reconnect_min_ms;     /* first wait after a failed reconnect; > 0 */
-    int reconnect_max_ms;     /* the wait doubles up to this; >= min */
-    const rl_logger *logger;  /* borrowed, must outlive the store; NULL: silent */
+    int connect_timeout_ms;  /* TCP connect and each reconnect; > 0 */
+    int command_timeout_ms;  /* each command's reply; > 0 */
+    int reconnect_min_ms;    /* first wait after a failed reconnect; > 0 */
+    int reconnect_max_ms;    /* the wait doubles up to this; >= min */
+    const rl_logger *logger; /* borrowed, must outlive the store; NULL: silent */
     /* Pattern for key_count: when set, key_count counts the keys whose
      * names start with it (SCAN MATCH); when NULL, it returns DBSIZE,
      * which includes every key of the database.  Copied. */
@@ -111,18 +111,18 @@ void rl_redis_options_init(rl_redis_options *opt);
  * SELECT, RL_ERR_TIMEOUT when it did not answer in time, RL_ERR_NOMEM; the
  * message names the URL.  `opt` may be NULL for the defaults.
  */
-int rl_store_redis_create(const char *url, const rl_redis_options *opt,
-                          rl_store **out, rl_error *err);
+int rl_store_redis_create(const char *url, const rl_redis_options *opt, rl_store **out,
+                          rl_error *err);
 
 /* Counters kept by a store since it was created. */
 typedef struct rl_redis_stats {
-    uint64_t round_trips;       /* commands sent and answered */
-    uint64_t script_loads;      /* SCRIPT LOAD calls, including the first */
-    uint64_t noscript_replies;  /* EVALSHA answered NOSCRIPT (then reloaded) */
-    uint64_t reconnects;        /* successful reconnections after a loss */
-    uint64_t outages;           /* outages started */
-    uint64_t failed_decisions;  /* check_and_count calls that returned < 0 */
-    uint64_t error_replies;     /* error replies other than NOSCRIPT */
+    uint64_t round_trips;      /* commands sent and answered */
+    uint64_t script_loads;     /* SCRIPT LOAD calls, including the first */
+    uint64_t noscript_replies; /* EVALSHA answered NOSCRIPT (then reloaded) */
+    uint64_t reconnects;       /* successful reconnections after a loss */
+    uint64_t outages;          /* outages started */
+    uint64_t failed_decisions; /* check_and_count calls that returned < 0 */
+    uint64_t error_replies;    /* error replies other than NOSCRIPT */
 } rl_redis_stats;
 
 /* Copies the counters.  Returns RL_ERR_INVALID when s is not a Redis store. */

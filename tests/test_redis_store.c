@@ -145,10 +145,10 @@ static void capture_sink(void *user, rl_log_level level, const char *line)
         snprintf(cap->last_info, sizeof(cap->last_info), "%s", line);
 }
 
-#define NEED_REDIS()                                                           \
-    do {                                                                       \
-        if (!g_have_redis)                                                     \
-            return;                                                            \
+#define NEED_REDIS()                                                                   \
+    do {                                                                               \
+        if (!g_have_redis)                                                             \
+            return;                                                                    \
     } while (0)
 
 /* ------------------------------------------------------------------ */
@@ -540,7 +540,8 @@ static long hammer(rl_policy policy, const char *tag, long *errors)
     *errors = 0;
     for (int i = 0; i < HAMMER_THREADS; i++) {
         args[i] = (hammer_arg){policy, tag, 0, 0};
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, hammer_thread, &args[i]), 0);
+        CU_ASSERT_EQUAL_FATAL(
+            pthread_create(&threads[i], NULL, hammer_thread, &args[i]), 0);
     }
     for (int i = 0; i < HAMMER_THREADS; i++) {
         pthread_join(threads[i], NULL);
@@ -680,9 +681,25 @@ static pid_t start_password_redis(int *port_out)
     int port_number = tst_free_port();
 
     snprintf(port, sizeof(port), "%d", port_number);
-    char *argv[] = {"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no", "--requirepass", "p@ss:w/rd",
-                    "--user", "alice", "on", ">wonder", "~*", "&*", "+@all", NULL};
+    char *argv[] = {"/usr/bin/redis-server",
+                    "--port",
+                    port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--requirepass",
+                    "p@ss:w/rd",
+                    "--user",
+                    "alice",
+                    "on",
+                    ">wonder",
+                    "~*",
+                    "&*",
+                    "+@all",
+                    NULL};
     pid_t pid = tst_spawn(argv, NULL);
     if (pid < 0 || tst_wait_port(port_number, 5000) != 0) {
         tst_stop(pid, SIGKILL, 1000);
@@ -787,8 +804,9 @@ static void test_read_and_key_count(void)
     CU_ASSERT_EQUAL(rl_store_key_count(s, 0, &count), RL_OK);
     CU_ASSERT_EQUAL(count, 2);
 
-    CU_ASSERT_EQUAL(rl_store_redis_scan_prefix(s, "test:count[1]*:", 1, &count,
-                                               &without_ttl), RL_OK);
+    CU_ASSERT_EQUAL(
+        rl_store_redis_scan_prefix(s, "test:count[1]*:", 1, &count, &without_ttl),
+        RL_OK);
     CU_ASSERT_EQUAL(count, 2);
     CU_ASSERT_EQUAL(without_ttl, 2);
     CU_ASSERT_EQUAL(rl_store_key_count(s, 0, &count), RL_OK);
@@ -820,10 +838,10 @@ static void test_limiter_key_names(void)
                     RL_OK);
     CU_ASSERT_EQUAL(rl_limiter_decide(&lim, &req, &d), RL_OK);
     CU_ASSERT_EQUAL(d.outcome, RL_ALLOWED);
-    CU_ASSERT_EQUAL(admin_int("GET %s",
-                              "test:lim:5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
-                              ":2025-01-01"),
-                    1);
+    CU_ASSERT_EQUAL(
+        admin_int("GET %s", "test:lim:5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+                            ":2025-01-01"),
+        1);
     CU_ASSERT_EQUAL(admin_int("GET %s", "test:lim:GLOBAL:2025-01-01"), 1);
 
     /* With the real time the atomic policy's keys live and expire. */
@@ -853,8 +871,8 @@ static void test_store_bench_json(void)
 
     CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "store-bench", "--store", g_redis.url,
                                       "--policy", "atomic", "--threads", "4",
-                                      "--requests", "2000", "--clients", "3",
-                                      "--limit", "100", "--json", NULL),
+                                      "--requests", "2000", "--clients", "3", "--limit",
+                                      "100", "--json", NULL),
                           0);
     if (out.status != 0)
         fprintf(stderr, "store-bench stderr: %s\n", out.err);
@@ -869,7 +887,8 @@ static void test_store_bench_json(void)
     CU_ASSERT_EQUAL(json_int_field(root, "overshoot"), 0);
     CU_ASSERT_EQUAL(json_int_field(root, "threads"), 4);
     CU_ASSERT(json_number_value(json_object_get(root, "decisions_per_second")) > 0);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(root, "policy")), "atomic");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(root, "policy")),
+                           "atomic");
     json_decref(root);
     tst_output_free(&out);
 
@@ -896,7 +915,8 @@ static void test_store_bench_usage_errors(void)
 {
     tst_output out;
 
-    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "store-bench", "--requests", "10", NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "store-bench", "--requests", "10", NULL),
+                          0);
     CU_ASSERT_EQUAL(out.status, 2);
     CU_ASSERT(tst_contains(out.err, "--store"));
     tst_output_free(&out);
@@ -917,7 +937,8 @@ static void test_store_bench_usage_errors(void)
     tst_output_free(&out);
 
     CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "store-bench", "--store",
-                                      "redis://127.0.0.1:6379", "--policy", "fast", NULL),
+                                      "redis://127.0.0.1:6379", "--policy", "fast",
+                                      NULL),
                           0);
     CU_ASSERT_EQUAL(out.status, 2);
     CU_ASSERT(tst_contains(out.err, "fast"));
