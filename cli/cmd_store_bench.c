@@ -477,15 +477,38 @@ static void sum_results(const bench_options *opt, bench_thread *threads,
     }
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs one prefix scan, waiting out a reconnection backoff (at most 2 s by
+ * default) for up to CLEANUP_WAIT_MS in all. */
+#define CLEANUP_WAIT_MS 5000
+static int scan_with_retry(rl_store *store, const char *prefix, int delete_keys,
+                           int64_t *keys, int64_t *keys_without_expiry)
+{
+    int rc = RL_ERR_STORE;
+
+    for (int waited_ms = 0; waited_ms <= CLEANUP_WAIT_MS; waited_ms += 100) {
+        rc = rl_store_redis_scan_prefix(store, prefix, delete_keys, keys,
+                                        keys_without_expiry);
+        if (rc != RL_ERR_STORE && rc != RL_ERR_TIMEOUT)
+            break;
+        sleep_ms(100);
+    }
+    return rc;
+}
+
 /* Counts the run's keys and those without an expiry, then deletes them
  * unless they are to be kept.  A failure is reported, not fatal. */
 static void inspect_keys(const bench_options *opt, rl_store *store, const char *prefix,
                          bench_result *res)
 {
-    int rc = rl_store_redis_scan_prefix(store, prefix, 0, &res->keys,
-                                        &res->keys_without_expiry);
+    int rc = scan_with_retry(store, prefix, 0, &res->keys, &res->keys_without_expiry);
     if (rc == RL_OK && !opt->keep_keys)
-        rc = rl_store_redis_scan_prefix(store, prefix, 1, NULL, NULL);
+        rc = scan_with_retry(store, prefix, 1, NULL, NULL);
     res->keys_checked = rc == RL_OK;
     if (rc != RL_OK)
         cli_error("cannot %s the keys under %s: %s (%s)",

@@ -1019,6 +1019,14 @@ static void redis_destroy(rl_store *base)
 
     if (s == NULL)
         return;
+
+    /* An outage still going gets its closing line too, so every warn line
+     * has a matching count of failed decisions. */
+    if (s->in_outage)
+        rl_log(s->opt.logger, RL_LOG_INFO,
+               "redis store %s: closed during an outage of %" PRId64 " ms; %" PRIu64
+               " decisions failed during it",
+               s->url.masked, store_now_ms(s) - s->outage_start_ms, s->outage_failed);
     redisFree(s->ctx);
     free(s->key_prefix);
     /* The password should not outlive the store in freed memory. */
