@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/loadgen.sh: the load generator's throughput and pacing against a
-# loopback nginx that answers every request with a fixed 11-byte body.
+# loopback nginx that responds to every request with a fixed 11-byte body.
 #
 #   bench/loadgen.sh [DURATION_S [CONNECTIONS [THREADS [RATE]]]]
 #
@@ -44,7 +44,7 @@ if [ -z "${RATELAB:-}" ] || [ ! -x "$RATELAB" ]; then
     exit 2
 fi
 
-# Installs what is missing (Debian packages), or says how.
+# Installs the missing Debian packages, or prints the apt-get line.
 need=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
 command -v wrk >/dev/null 2>&1 || need="$need wrk"
@@ -58,7 +58,7 @@ if [ -n "$need" ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-# A port nobody listens on: the first one a connection attempt fails on.
+# A free port: the first one where a connection attempt fails.
 port=""
 for candidate in $(seq 18700 18799); do
     if ! (exec 3<>/dev/tcp/127.0.0.1/$candidate) 2>/dev/null; then

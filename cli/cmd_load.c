@@ -366,7 +366,6 @@ static int run_rate(const load_options *o, const char *target, lg_template_set *
         return CLI_EXIT_USAGE;
     }
 
-    install_stop_handler();
     if (lg_run(&cfg, &result, &err) < 0) {
         cli_error("%s", err.message);
         return CLI_EXIT_USAGE;
@@ -422,7 +421,6 @@ static int replay_run(const load_options *o, lg_replay *rp, lg_config *cfg)
                     "boundary at %s\n",
             (long long)rp->n, (double)(start_us - now_real_us) / 1e6, when);
 
-    install_stop_handler();
     if (lg_run(cfg, &result, &err) < 0) {
         cli_error("%s", err.message);
         return CLI_EXIT_USAGE;
@@ -482,6 +480,8 @@ static int load_main(int argc, char **argv)
     rl_error err;
     char target[512];
 
+    /* Installed first, so a Ctrl-C at any point still ends with results. */
+    install_stop_handler();
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc;
