@@ -18,7 +18,7 @@
 
 #define PROBE_BODY_MAX 65536
 
-/* The answer to one request: status, headers of interest, body. */
+/* The response to one request: the headers of interest and the body. */
 typedef struct probe_answer {
     lg_buf body;
     int64_t limit;     /* X-RateLimit-Limit, or -1 */

@@ -8,13 +8,13 @@
  * sends them.
  *
  * The enforced limit is prior_usage + admitted, where admitted counts the
- * answers before the first 429 (any status but 429: 400 and 401 consume
+ * responses before the first 429 (any status but 429: 400 and 401 consume
  * quota too) and prior_usage is what the hotkey had used already in this
  * window: limit - remaining - 1 from the first admitted answer's headers,
  * 0 for a hotkey the probe made up itself, unknown otherwise.
  *
  * Example: against DAILY_LIMIT_PER_MINER=500 a fresh hotkey gets 500
- * answers of 200, then 429 "Daily limit of 500 exceeded.": enforced 500.
+ * responses of 200, then 429 "Daily limit of 500 exceeded.": enforced 500.
  */
 #ifndef LG_PROBE_H
 #define LG_PROBE_H
@@ -40,7 +40,7 @@ typedef struct lg_probe_config {
 
 /* What GET /rate-limits returned; fields are -1 when absent. */
 typedef struct lg_rate_limits_info {
-    int ok;                      /* 1: the endpoint answered with the JSON */
+    int ok;                      /* 1: the endpoint returned the JSON */
     int64_t role_limit;          /* rate_limits.daily_limit_per_<role> */
     int64_t total_limit;         /* rate_limits.total_daily_limit */
     int64_t global_requests;     /* current_usage.global_requests_today */
@@ -50,7 +50,7 @@ typedef struct lg_rate_limits_info {
 typedef struct lg_probe_result {
     lg_rate_limits_info before, after;
     int64_t sent;
-    int64_t admitted;     /* answers before the first 429 */
+    int64_t admitted;     /* responses before the first 429 */
     int64_t status_2xx, status_400, status_401, status_other;
     int got_429;
     int global_429;       /* the 429 named the global limit */
@@ -65,7 +65,7 @@ typedef struct lg_probe_result {
     int interrupted;
 } lg_probe_result;
 
-/* Runs the probe.  Returns 0 (the result says what was found), or a
+/* Runs the probe.  Returns 0 (the result describes what was found), or a
  * negative status when it could not start (libcurl, memory). */
 int lg_probe_run(const lg_probe_config *cfg, lg_probe_result *res, rl_error *err);
 
