@@ -5,7 +5,7 @@
  * limiter's key names, and `ratelab store-bench`.
  *
  * Without /usr/bin/redis-server the tests that need a server return at
- * once and the suite says how to install it; CI installs it.
+ * once and the suite prints how to install it; CI installs it.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -652,7 +652,7 @@ static void test_stopped_server_times_out(void)
     rl_check c = make_check(&k, "timeout", 100, RL_POLICY_ATOMIC);
     CU_ASSERT_EQUAL(run_decisions(s, &c, 5, &d), 5);
 
-    /* A paused server accepts nothing and answers nothing. */
+    /* A process stopped with SIGSTOP reads nothing, so no reply comes. */
     kill(g_redis.pid, SIGSTOP);
     CU_ASSERT_EQUAL(rl_store_check_and_count(s, &c, &d), RL_ERR_TIMEOUT);
     kill(g_redis.pid, SIGCONT);
@@ -673,7 +673,7 @@ static void test_stopped_server_times_out(void)
 /* Passwords                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Starts a redis-server that requires the password "p@ss:w/rd" and knows
+/* Starts a redis-server that requires the password "p@ss:w/rd" and has
  * the ACL user alice with password "wonder".  Returns its pid or -1. */
 static pid_t start_password_redis(int *port_out)
 {
