@@ -27,6 +27,7 @@
 #include "sim.h"
 #include "sim_fast.h"
 #include "sim_queue.h"
+#include "sim_realism.h"
 #include "sim_rng.h"
 
 /* One simulated client process. */
@@ -628,11 +629,19 @@ int sim_run(const sim_scenario *sc, const sim_config *cfg, sim_result **out,
         rc = result_create(sc, &st.cfg, &st.r, err);
     if (rc == 0)
         rc = check_request_estimate(sc, st.r, st.cfg.max_requests, err);
-    if (rc == 0)
+    /* Restarts, retries, replicas and the other realism models run in
+     * their own engine (sim_realism.h); the fast engine refuses them. */
+    int realism = rc == 0 && st.cfg.engine != SIM_ENGINE_FAST &&
+                  sim_realism_reason(sc, &st.cfg) != NULL;
+    if (realism)
+        rc = sim_realism_run(sc, &st.cfg, st.r, err);
+    if (realism && rc == 0 && sc->realism.ncompare > 0)
+        rc = sim_compare_run(sc, &st.cfg, st.r, err);
+    if (rc == 0 && !realism)
         rc = sim_fast_select(sc, &st.cfg, err);
     if (rc == SIM_FAST_USE)
         rc = sim_fast_run(sc, &st.cfg, st.r, err);
-    else if (rc == SIM_FAST_GENERAL)
+    else if (rc == SIM_FAST_GENERAL && !realism)
         rc = SIM_FAST_FALLBACK;
     if (rc == SIM_FAST_FALLBACK) {
         /* The general path; the fast one left the result untouched. */

@@ -116,6 +116,9 @@ typedef struct sim_config {
     sim_request_fn on_request; /* NULL: none; called after every decision */
     void *user;                /* passed to on_request */
     sim_engine engine;         /* SIM_ENGINE_AUTO unless set */
+    /* With override_policy: the algorithm; RL_ALGO_FIXED_WINDOW uses
+     * `policy` (sim_realism.h). */
+    rl_algo_kind algorithm;
 } sim_config;
 
 void sim_config_init(sim_config *cfg);
@@ -164,6 +167,7 @@ typedef struct sim_pop_result {
      * request of the population was rejected. */
     int64_t worst_window_rejected;
     int64_t worst_window_requests;
+    sim_realism_pop_result realism; /* retries, restarts (realism engine) */
 } sim_pop_result;
 
 /* The global total: one counter per window shared by every client. */
@@ -221,6 +225,7 @@ typedef struct sim_result {
     sim_expect_result expectations[SIM_EXPECT_MAX];
     int nexpectations;
     int expectations_met; /* 1 when every expectation is met (or none) */
+    sim_realism_result realism; /* zero unless the realism engine ran */
 } sim_result;
 
 /*

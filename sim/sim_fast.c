@@ -52,6 +52,7 @@
 #include "rl_time.h"
 #include "sim_fast.h"
 #include "sim_queue.h"
+#include "sim_realism.h"
 #include "sim_rng.h"
 
 #define FAST_END INT64_MAX /* a client with no request left in the run */
@@ -153,6 +154,7 @@ typedef struct known_population {
     int64_t first_delay_us;
     int auth_valid;
     int line;
+    sim_realism_pop realism;
 } known_population;
 
 typedef struct known_scenario {
@@ -168,6 +170,7 @@ typedef struct known_scenario {
     sim_population *pops;
     int npops;
     sim_expect expect;
+    sim_realism realism;
 } known_scenario;
 
 typedef struct known_config {
@@ -179,6 +182,7 @@ typedef struct known_config {
     sim_request_fn on_request;
     void *user;
     sim_engine engine;
+    rl_algo_kind algorithm;
 } known_config;
 
 typedef struct known_pop_result {
@@ -195,6 +199,7 @@ typedef struct known_pop_result {
     char first_rejection_client[SIM_CLIENT_ID_MAX];
     int64_t worst_window_rejected;
     int64_t worst_window_requests;
+    sim_realism_pop_result realism;
 } known_pop_result;
 
 typedef struct known_result {
@@ -219,6 +224,7 @@ typedef struct known_result {
     sim_expect_result expectations[SIM_EXPECT_MAX];
     int nexpectations;
     int expectations_met;
+    sim_realism_result realism;
 } known_result;
 
 static const char *structs_unknown(void)
@@ -290,6 +296,10 @@ static const char *reason_ineligible(const sim_scenario *sc, const sim_config *c
 
     if (why != NULL)
         return why;
+    /* Restarts, retries, attackers, replicas, clock offsets, other
+     * algorithms and traces belong to the realism engine (sim_realism.h). */
+    if (sim_realism_reason(sc, cfg) != NULL)
+        return sim_realism_reason(sc, cfg);
     if (cfg->on_request != NULL)
         return "a request observer (on_request) needs every request in order";
     if (policy != RL_POLICY_DEPLOYED && policy != RL_POLICY_ATOMIC)

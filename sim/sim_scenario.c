@@ -34,6 +34,7 @@
 
 #include <ini.h>
 
+#include "rl_algo.h"
 #include "rl_time.h"
 #include "sim_scenario.h"
 
@@ -44,7 +45,9 @@ typedef enum section_kind {
     SECTION_SCENARIO,
     SECTION_LIMITS,
     SECTION_POPULATION,
-    SECTION_EXPECT
+    SECTION_EXPECT,
+    SECTION_SERVER,
+    SECTION_COMPARE
 } section_kind;
 
 /* Where a population's keys were, for checks made after the whole file is
@@ -55,6 +58,7 @@ typedef struct pop_lines {
     int first_delay;
     char start_text[SIM_NAME_MAX];
     char first_delay_text[SIM_NAME_MAX];
+    int target; /* realism keys, checked once every population is known */
 } pop_lines;
 
 /* A per-client limit set by a [limits] key, applied after the env file. */
@@ -84,6 +88,7 @@ typedef struct parse_ctx {
     char key_value[SECTION_KEYS_MAX][SIM_SCENARIO_LINE_MAX + 1];
     int nsections;
     int scenario_line, limits_line, expect_line;
+    int server_line, compare_line, burst_line;
 
     /* [scenario] */
     int name_set;
@@ -463,9 +468,18 @@ static int key_policy(parse_ctx *c, const char *key, const char *value)
 {
     rl_error e;
 
-    if (rl_policy_parse(value, &c->sc->policy, &e) != 0)
+    if (rl_algo_policy_parse(value, &c->sc->realism.algo, &c->sc->policy, &e) != 0)
         return fail_core(c, key, value, &e);
     return 0;
+}
+
+/* burst = N: GCRA's requests beyond the steady rate. */
+static int key_burst(parse_ctx *c, const char *key, const char *value)
+{
+    c->burst_line = c->line;
+    return parse_count(c, key, value, 0, 1000000000,
+                       "a whole number of requests from 0 to 1000000000",
+                       &c->sc->realism.burst);
 }
 
 static int key_env(parse_ctx *c, const char *key, const char *value)
@@ -493,7 +507,7 @@ static int key_container(parse_ctx *c, const char *key, const char *value)
 static const key_spec limits_keys[] = {
     {"miner", key_miner},   {"validator", key_validator}, {"total", key_total},
     {"window", key_window}, {"policy", key_policy},       {"env", key_env},
-    {"container", key_container}, {NULL, NULL}};
+    {"container", key_container}, {"burst", key_burst}, {NULL, NULL}};
 
 /* ------------------------------------------------------------------ */
 /* [population NAME]                                                   */
@@ -501,7 +515,7 @@ static const key_spec limits_keys[] = {
 
 /* Indices into population_keys, for the checks at the section's end. */
 enum { POP_ROLE, POP_COUNT, POP_CADENCE, POP_INTERVAL, POP_WORK, POP_JITTER,
-       POP_START, POP_FIRST_DELAY, POP_AUTH };
+       POP_START, POP_FIRST_DELAY, POP_AUTH, POP_RESTART_EVERY, POP_RESTART_JITTER };
 
 static sim_population *current_pop(parse_ctx *c)
 {
@@ -649,13 +663,149 @@ static int key_auth(parse_ctx *c, const char *key, const char *value)
     return 0;
 }
 
+static int key_restart_every(parse_ctx *c, const char *key, const char *value)
+{
+    return parse_positive_duration(c, key, value,
+                                   &current_pop(c)->realism.restart_every_us);
+}
+
+static int key_restart_jitter(parse_ctx *c, const char *key, const char *value)
+{
+    return parse_duration(c, key, value, &current_pop(c)->realism.restart_jitter_us);
+}
+
+static int key_on_429(parse_ctx *c, const char *key, const char *value)
+{
+    rl_error e;
+
+    if (sim_on429_parse(value, &current_pop(c)->realism.on429, &e) != 0)
+        return fail_key(c, key, value, "%s", e.message);
+    return 0;
+}
+
+/* target = random or the name of a population, resolved at the end. */
+static int key_target(parse_ctx *c, const char *key, const char *value)
+{
+    sim_realism_pop *m = &current_pop(c)->realism;
+
+    if (!valid_name(value))
+        return fail_key(c, key, value,
+                        "expected random or a population name (" NAME_EXPECTED ")");
+    m->target = strcmp(value, "random") == 0 ? SIM_TARGET_RANDOM : SIM_TARGET_POPULATION;
+    snprintf(m->target_name, sizeof(m->target_name), "%s", value);
+    c->lines[c->sc->npops - 1].target = c->line;
+    return 0;
+}
+
 /* Same order as the POP_* indices. */
 static const key_spec population_keys[] = {
     {"role", key_role},         {"count", key_count},
     {"cadence", key_cadence},   {"interval", key_interval},
     {"work", key_work},         {"jitter", key_jitter},
     {"start", key_pop_start},   {"first_delay", key_first_delay},
-    {"auth", key_auth},         {NULL, NULL}};
+    {"auth", key_auth},         {"restart_every", key_restart_every},
+    {"restart_jitter", key_restart_jitter}, {"on_429", key_on_429},
+    {"target", key_target},     {NULL, NULL}};
+
+/* ------------------------------------------------------------------ */
+/* [server] and [compare]                                              */
+/* ------------------------------------------------------------------ */
+
+static int key_replicas(parse_ctx *c, const char *key, const char *value)
+{
+    return parse_count(c, key, value, 1, 1000, "a whole number of replicas from 1 to 1000",
+                       &c->sc->realism.replicas);
+}
+
+static int key_store(parse_ctx *c, const char *key, const char *value)
+{
+    static const char *const words[] = {"shared", "per-replica", NULL};
+    int i = 0;
+
+    if (parse_word(c, key, value, words, "shared or per-replica", &i) != 0)
+        return c->status;
+    c->sc->realism.store = (sim_store_kind)i;
+    return 0;
+}
+
+static int key_rtt(parse_ctx *c, const char *key, const char *value)
+{
+    if (parse_duration(c, key, value, &c->sc->realism.rtt_us) != 0)
+        return c->status;
+    if (c->sc->realism.rtt_us > RL_US_PER_MIN)
+        return fail_key(c, key, value, "out of range: expected at most 1m");
+    return 0;
+}
+
+static int key_balance(parse_ctx *c, const char *key, const char *value)
+{
+    static const char *const words[] = {"round-robin", "random", NULL};
+    int i = 0;
+
+    if (parse_word(c, key, value, words, "round-robin or random", &i) != 0)
+        return c->status;
+    c->sc->realism.balance = (sim_balance)i;
+    return 0;
+}
+
+static int key_replica_restart_every(parse_ctx *c, const char *key, const char *value)
+{
+    return parse_positive_duration(c, key, value,
+                                   &c->sc->realism.replica_restart_every_us);
+}
+
+/* clock_offset = +5m, -30s or 5m: the server's clock minus true UTC. */
+static int key_clock_offset(parse_ctx *c, const char *key, const char *value)
+{
+    int negative = value[0] == '-';
+    const char *text = value[0] == '-' || value[0] == '+' ? value + 1 : value;
+    int64_t us = 0;
+    rl_error e;
+
+    if (rl_duration_parse(text, &us, &e) != 0)
+        return fail_key(c, key, value,
+                        "expected a signed duration such as +5m or -30s: %s",
+                        e.message);
+    if (us > RL_US_PER_DAY)
+        return fail_key(c, key, value, "out of range: expected at most 1d either way");
+    c->sc->realism.clock_offset_us = negative ? -us : us;
+    return 0;
+}
+
+static const key_spec server_keys[] = {
+    {"replicas", key_replicas},
+    {"store", key_store},
+    {"rtt", key_rtt},
+    {"balance", key_balance},
+    {"replica_restart_every", key_replica_restart_every},
+    {"clock_offset", key_clock_offset},
+    {NULL, NULL}};
+
+/* policies = deployed, sliding-log, gcra */
+static int key_policies(parse_ctx *c, const char *key, const char *value)
+{
+    sim_realism *m = &c->sc->realism;
+    char list[SIM_SCENARIO_LINE_MAX + 1];
+    rl_error e;
+
+    snprintf(list, sizeof(list), "%s", value);
+    for (char *word = strtok(list, ", \t"); word != NULL; word = strtok(NULL, ", \t")) {
+        sim_policy_choice *p = &m->compare[m->ncompare];
+        if (m->ncompare == SIM_COMPARE_MAX)
+            return fail_key(c, key, value, "too many policies: at most %d",
+                            SIM_COMPARE_MAX);
+        if (rl_algo_policy_parse(word, &p->algo, &p->policy, &e) != 0)
+            return fail_key(c, key, value, "%s", e.message);
+        m->ncompare++;
+    }
+    if (m->ncompare == 0)
+        return fail_key(c, key, value,
+                        "expected a comma-separated list of policies, such as "
+                        "deployed, sliding-log, gcra");
+    return 0;
+}
+
+static const key_spec compare_keys[] = {{"policies", key_policies}, {NULL, NULL}};
 
 /* ------------------------------------------------------------------ */
 /* [expect]                                                            */
@@ -755,16 +905,42 @@ static const key_spec *section_keys(section_kind kind)
         return population_keys;
     case SECTION_EXPECT:
         return expect_keys;
+    case SECTION_SERVER:
+        return server_keys;
+    case SECTION_COMPARE:
+        return compare_keys;
     default:
         return NULL;
     }
 }
 
 /* Checks a population once its section has ended. */
+/* Checks a population's realism keys once its section has ended. */
+static int finish_population_models(parse_ctx *c)
+{
+    const sim_realism_pop *m = &current_pop(c)->realism;
+
+    if (c->key_line[POP_RESTART_JITTER] != 0 && m->restart_every_us == 0)
+        return fail_at(c, c->key_line[POP_RESTART_JITTER],
+                       "restart_jitter = '%s': only meaningful with restart_every; "
+                       "add restart_every or remove it",
+                       c->key_value[POP_RESTART_JITTER]);
+    if (m->restart_every_us > 0 && m->restart_jitter_us >= m->restart_every_us)
+        return fail_at(c, c->key_line[POP_RESTART_JITTER],
+                       "restart_jitter = '%s': must be less than restart_every "
+                       "(%s), so that restarts keep their order",
+                       c->key_value[POP_RESTART_JITTER],
+                       c->key_value[POP_RESTART_EVERY]);
+    return 0;
+}
+
 static int finish_population(parse_ctx *c)
 {
     sim_population *p = current_pop(c);
     char text[64];
+
+    if (finish_population_models(c) != 0)
+        return c->status;
 
     if (c->key_line[POP_INTERVAL] == 0)
         return fail_at(c, p->line,
@@ -872,6 +1048,14 @@ static int open_section(parse_ctx *c, const char *name)
         c->section = SECTION_EXPECT;
         return once(c, &c->expect_line, name);
     }
+    if (strcmp(name, "server") == 0) {
+        c->section = SECTION_SERVER;
+        return once(c, &c->server_line, name);
+    }
+    if (strcmp(name, "compare") == 0) {
+        c->section = SECTION_COMPARE;
+        return once(c, &c->compare_line, name);
+    }
     if (strncmp(name, "population", 10) == 0 &&
         (name[10] == '\0' || isspace((unsigned char)name[10]))) {
         const char *pop = name + 10;
@@ -888,7 +1072,7 @@ static int open_section(parse_ctx *c, const char *name)
     }
     return fail_at(c, c->line,
                    "unknown section [%s]: expected [scenario], [limits], "
-                   "[population NAME] or [expect]",
+                   "[population NAME], [expect], [server] or [compare]",
                    name);
 }
 
@@ -990,7 +1174,8 @@ static int on_key(void *user, const char *section, const char *key,
     if (c->section == SECTION_NONE) {
         fail_key(c, key, value,
                  "the key is outside any section: put it under [scenario], "
-                 "[limits], [population NAME] or [expect]");
+                 "[limits], [population NAME], [expect], [server] or "
+                 "[compare]");
         return 0;
     }
     /* The reader and inih split headers the same way; this guards that. */
@@ -1231,6 +1416,58 @@ static int check_populations(parse_ctx *c)
     return 0;
 }
 
+/* Resolves `target` population names. */
+static int check_targets(parse_ctx *c)
+{
+    for (int i = 0; i < c->sc->npops; i++) {
+        sim_realism_pop *m = &c->sc->pops[i].realism;
+        if (m->target != SIM_TARGET_POPULATION)
+            continue;
+        m->target_index = -1;
+        for (int j = 0; j < c->sc->npops; j++)
+            if (j != i && strcmp(c->sc->pops[j].name, m->target_name) == 0)
+                m->target_index = j;
+        if (m->target_index < 0)
+            return fail_at(c, c->lines[i].target,
+                           "target = '%s': no other population of that name: "
+                           "expected random or the name of another [population "
+                           "NAME]",
+                           m->target_name);
+        if (c->sc->pops[m->target_index].realism.target != SIM_TARGET_OWN)
+            return fail_at(c, c->lines[i].target,
+                           "target = '%s': that population has a target itself; "
+                           "aim at a population that uses its own ids",
+                           m->target_name);
+    }
+    return 0;
+}
+
+/* Rejects [server] and [limits] model keys that do not go together. */
+static int check_server(parse_ctx *c)
+{
+    const sim_realism *m = &c->sc->realism;
+    int line = c->server_line;
+
+    if (c->burst_line != 0 && m->algo != RL_ALGO_GCRA)
+        return fail_at(c, c->burst_line,
+                       "burst: only meaningful with policy = gcra; remove it or "
+                       "set the policy");
+    if (m->replicas > 1 && m->algo != RL_ALGO_FIXED_WINDOW)
+        return fail_at(c, line,
+                       "[server]: replicas = %lld works with policy deployed or "
+                       "atomic only",
+                       (long long)m->replicas);
+    if (m->rtt_us > 0 && (m->store != SIM_STORE_SHARED || m->replicas < 2))
+        return fail_at(c, line,
+                       "[server]: rtt applies to store = shared with replicas of 2 "
+                       "or more");
+    if (m->replica_restart_every_us > 0 && m->store != SIM_STORE_PER_REPLICA)
+        return fail_at(c, line,
+                       "[server]: replica_restart_every applies to store = "
+                       "per-replica only");
+    return 0;
+}
+
 /* Rejects [expect] keys that contradict each other. */
 static int check_expect(parse_ctx *c)
 {
@@ -1285,7 +1522,8 @@ static int finish_file(parse_ctx *c)
                        "least one population of clients");
     if (!c->name_set && default_name(c) != 0)
         return c->status;
-    if (build_limits(c) != 0 || check_populations(c) != 0)
+    if (build_limits(c) != 0 || check_populations(c) != 0 || check_targets(c) != 0 ||
+        check_server(c) != 0)
         return c->status;
     return check_expect(c);
 }

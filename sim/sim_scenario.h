@@ -20,6 +20,7 @@
 #include "rl_status.h"
 #include "rl_store.h"
 #include "rl_window.h"
+#include "sim_realism.h"
 
 #define SIM_NAME_MAX 64
 #define SIM_TEXT_MAX 512
@@ -58,6 +59,7 @@ typedef struct sim_population {
     int64_t first_delay_us;  /* added to every client's first request */
     int auth_valid;          /* 0: every request fails authentication */
     int line;                /* of the section header, for messages */
+    sim_realism_pop realism; /* restarts, on_429, target (sim_realism.h) */
 } sim_population;
 
 typedef struct sim_expect {
@@ -91,6 +93,7 @@ typedef struct sim_scenario {
     int npops;
 
     sim_expect expect;
+    sim_realism realism; /* replicas, clock offset, algorithms, [compare] */
 } sim_scenario;
 
 /* Parses a scenario from text; `path` names it in messages and anchors a
