@@ -2,14 +2,14 @@
 """A straightforward Python simulation, the yardstick for the simulator's speed.
 
 It models the scenario of bench/scenarios/speed-10000-miners-30-days.ini the
-way a first Python version would: a heapq event queue ordered by
-(time_us, sequence number), dict counters under the deployed service's key
-names ("<client>:<day>" and "GLOBAL:<day>"), the same decision rules as the
-limiter core (global counter at the total: rejected; client counter at its
-limit: rejected; otherwise both counters incremented), the same cadence
-(fixed rate from a random start, uniform jitter on every request after the
-first, never before the previous request) and tallies per outcome and per
-hour.
+way a first Python version would.  Events wait in a heapq queue ordered by
+(time_us, sequence number).  Counters are dict entries under the deployed
+service's key names ("<client>:<day>" and "GLOBAL:<day>").  The decision
+rules are the limiter core's: a global counter at the total rejects, then a
+client counter at its limit rejects, and otherwise both counters are
+incremented.  The cadence is the same (fixed rate from a random start,
+uniform jitter on every request after the first, never before the previous
+request), and requests are tallied per outcome and per hour.
 
 Random draws come from Python's random module (Mersenne Twister), not from
 ratelab's per-client xoshiro256** streams, so the counts differ slightly from

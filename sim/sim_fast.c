@@ -14,9 +14,9 @@
  *      windows are decided independently, in time order.
  *   3. In a window, a request is decided by its client's counter (its own
  *      earlier requests in the window) and by the global counter.  If no
- *      request sees the global counter at the total, client j-th request of
- *      the window (j from 0) is admitted exactly when j < limit: this is the
- *      "speculative" decision of pass 1.
+ *      request reads the global counter at the total, the client's j-th
+ *      request of the window (j from 0) is admitted exactly when
+ *      j < limit.  Pass 1 makes this "speculative" decision.
  *   4. The global counter counts admitted requests (all of them under the
  *      deployed policy, the authenticated ones under the atomic policy).
  *      Before it reaches the total it rejects nothing, so the speculative

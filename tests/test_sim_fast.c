@@ -382,7 +382,7 @@ static void test_observer_needs_general_path(void)
     CU_ASSERT_FALSE(sim_fast_eligible(&sc, &cfg, &err));
     CU_ASSERT(tst_contains(err.message, "on_request"));
 
-    /* auto: the general path runs and the observer sees every request. */
+    /* auto: the general path runs and the observer receives every request. */
     CU_ASSERT_EQUAL_FATAL(sim_run(&sc, &cfg, &r, &err), 0);
     CU_ASSERT_EQUAL(seen, r->total.requests);
     sim_result_destroy(r);
