@@ -63,7 +63,7 @@ static void summary_row(FILE *out, const sim_result *r, const sim_pop_result *p)
 
 int rpt_csv_summary(FILE *out, const sim_result *const *results, size_t n)
 {
-    fputs("scenario,population,role,clients,verdict,requests,accepted,"
+    fputs("scenario,population,role,clients,scenario_verdict,requests,accepted,"
           "rejected_client,rejected_global,failed_auth,limit,peak_window_usage,"
           "headroom,first_rejection,expectations_met\n",
           out);

@@ -17,13 +17,21 @@
 
 #define LINE_MAX_MD 1024
 
-/* Writes text with Markdown table separators escaped. */
+/* Writes text with table separators escaped and HTML's < > & as
+ * entities, so "<tags>" in a description shows instead of vanishing. */
 static void put_cell(FILE *out, const char *text)
 {
     for (const char *c = text; *c != '\0'; c++) {
-        if (*c == '|')
-            fputc('\\', out);
-        fputc(*c == '\n' ? ' ' : *c, out);
+        if (*c == '<')
+            fputs("&lt;", out);
+        else if (*c == '>')
+            fputs("&gt;", out);
+        else if (*c == '&')
+            fputs("&amp;", out);
+        else if (*c == '|')
+            fputs("\\|", out);
+        else
+            fputc(*c == '\n' ? ' ' : *c, out);
     }
 }
 
@@ -220,8 +228,10 @@ static void write_scenario(FILE *out, const sim_result *r, const char *note,
         fprintf(out, "**%s**\n\n", note);
     rpt_text_verdict(r, verdict, sizeof(verdict));
     fprintf(out, "> %s\n\n", verdict);
-    if (r->description[0] != '\0')
-        fprintf(out, "%s\n\n", r->description);
+    if (r->description[0] != '\0') {
+        put_cell(out, r->description);
+        fputs("\n\n", out);
+    }
     write_run(out, r);
     write_limits(out, r);
     write_populations(out, r);
