@@ -82,8 +82,8 @@ typedef struct check_options {
     sim_config config;
 } check_options;
 
-/* The most requests all clients made in one window, counted by an observer
- * (rejected ones included): the total that would let every one through. */
+/* The maximum number of requests all clients made in one window, rejected
+ * ones included, counted by an observer: the total that would admit all. */
 typedef struct global_demand {
     int64_t window_id;
     int64_t requests;
@@ -452,7 +452,9 @@ static int run_checks(const check_options *opt, sim_scenario *scenarios, size_t 
         printf("\ncheck under %s: %zu of %zu scenarios hold, %zu break\n", opt->env_path,
                n - broken, n, broken);
     cli_report_free(&rep);
-    return status != 0 ? status : broken > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    if (status != 0)
+        return status;
+    return broken > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
 static int run_check(int argc, char **argv)

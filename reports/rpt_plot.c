@@ -114,7 +114,13 @@ static void close_render_loop(FILE *out)
 static void put_clock_tics(FILE *out, double x0_h, double x1_h)
 {
     double span = x1_h - x0_h;
-    double every = span > 12 ? 3 : span > 4 ? 1 : span > 1 ? 0.25 : span / 4;
+    double every = span / 4; /* tick spacing in hours: 3 h for a day */
+    if (span > 12)
+        every = 3;
+    else if (span > 4)
+        every = 1;
+    else if (span > 1)
+        every = 0.25;
     int first = 1;
 
     fputs("set xtics (", out);
@@ -134,7 +140,11 @@ static void put_clock_tics(FILE *out, double x0_h, double x1_h)
  * labelled with UTC times (short runs) or dates (long ones). */
 static void put_run_tics(FILE *out, int64_t start_us, int64_t hours)
 {
-    int64_t every = hours <= 48 ? 3 : hours <= 14 * 24 ? 24 : ((hours / 24 + 9) / 10) * 24;
+    int64_t every = 3; /* hours between ticks: about ten ticks at most */
+    if (hours > 14 * 24)
+        every = ((hours / 24 + 9) / 10) * 24;
+    else if (hours > 48)
+        every = 24;
     int first = 1;
 
     fputs("set xtics (", out);
@@ -153,7 +163,7 @@ static void put_run_tics(FILE *out, int64_t start_us, int64_t hours)
     fputs(")\n", out);
 }
 
-/* Where window w lies on a time-of-day axis, in hours from the UTC
+/* Computes window w's span on a time-of-day axis, in hours from the UTC
  * midnight before its start. */
 static void window_span_h(const sim_series *s, int64_t w, double *x0, double *x1)
 {

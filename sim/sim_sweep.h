@@ -101,9 +101,9 @@ typedef struct sim_sweep_point {
     int runs;
     int runs_rejecting;
     int fits; /* runs_rejecting == 0 */
-    int64_t rejections_max; /* the most rejections in one run */
+    int64_t rejections_max; /* maximum rejections in one run */
     double rejections_mean;
-    int64_t requests_max;   /* the most requests in one run */
+    int64_t requests_max;   /* maximum requests in one run */
     int64_t peak_client_usage; /* highest requests per client-window, any run */
     int64_t peak_global_usage; /* highest global counter, any run */
     double headroom_min;       /* lowest population headroom, any run; NAN */
