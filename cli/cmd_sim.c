@@ -26,10 +26,13 @@
 #include "sim.h"
 #include "sim_parallel.h"
 #include "sim_scenario.h"
+#include "sim_trace.h"
 
 static const char sim_usage[] =
     "Usage: ratelab sim [--format F] [--out DIR] [--junit FILE] [--policy P]\n"
     "                   [--seed N] [--max-requests N] FILE|DIR...\n"
+    "       ratelab sim --trace CSV [--skip-bad-rows] [SCENARIO | --env FILE...\n"
+    "                   --limit VAR=N... --window W] [--format F] [--policy P]\n"
     "\n"
     "Simulate client populations against daily request limits and answer:\n"
     "does this cadence fit, with how much headroom, and if not, when is the\n"
@@ -53,7 +56,9 @@ static const char sim_usage[] =
     "  --junit FILE      write JUnit XML: one test case per [expect] key\n"
     "  --policy P        decide with policy P instead of the scenario's:\n"
     "                    'deployed' (the live service's rules: a request that\n"
-    "                    fails authentication still counts) or 'atomic'\n"
+    "                    fails authentication still counts), 'atomic', or an\n"
+    "                    alternative algorithm: 'sliding-log', 'sliding-window',\n"
+    "                    'gcra' (docs/realism.md)\n"
     "  --seed N          random seed for every scenario instead of its own\n"
     "                    (unsigned 64-bit integer); a seed gives the same\n"
     "                    result every time\n"
@@ -67,6 +72,20 @@ static const char sim_usage[] =
     "                    online CPUs, at most 64); reports keep their order\n"
     "  -h, --help        print this help\n"
     "\n"
+    "Trace replay (docs/realism.md): --trace CSV replays recorded requests\n"
+    "(rows time,client,role[,auth]; times ISO-8601 or epoch seconds or\n"
+    "milliseconds) under the limits of SCENARIO (its populations are ignored)\n"
+    "or, without one, the defaults, the environment, each --env FILE (dotenv\n"
+    "or task definition) and each --limit VAR=N (such as\n"
+    "DAILY_LIMIT_PER_MINER=20), in that order.\n"
+    "  --trace CSV       the trace file ('-' reads stdin)\n"
+    "  --skip-bad-rows   count and skip rows that cannot be read, instead of\n"
+    "                    stopping at the first one\n"
+    "  --env FILE        read limits from FILE (repeatable)\n"
+    "  --limit VAR=N     set one limit variable (repeatable)\n"
+    "  --window W        the limit window: utc-day (default), utc+HH:MM, or a\n"
+    "                    duration\n"
+    "\n"
     "The text report starts with the verdict, e.g.\n"
     "  FITS  five-minute-vs-500: 288 requests/day per miner against 500/day,\n"
     "  headroom 42.4 %\n"
@@ -78,6 +97,12 @@ static const char sim_usage[] =
     "Exit status: 0 every expectation holds, 1 an expectation failed, 2 bad\n"
     "input (one message on stderr naming the file and line).\n";
 
+/* Most --env and --limit options one command takes. */
+#define SIM_OPTION_LIST_MAX 16
+
+/* getopt codes of the trace options, outside the range of characters. */
+enum { OPT_TRACE = 1000, OPT_SKIP_BAD_ROWS, OPT_ENV, OPT_LIMIT, OPT_WINDOW };
+
 /* Scenario files are small; a larger file is a mistake. */
 #define SIM_FILE_MAX_BYTES (1u << 20)
 
@@ -88,6 +113,14 @@ typedef struct sim_options {
     int help;
     int threads; /* 0: one per online CPU */
     sim_config config;
+    /* Trace replay (docs/realism.md). */
+    const char *trace;
+    int skip_bad_rows;
+    const char *env_files[SIM_OPTION_LIST_MAX];
+    int n_env_files;
+    const char *limit_sets[SIM_OPTION_LIST_MAX];
+    int n_limit_sets;
+    const char *window;
 } sim_options;
 
 /* A growing list of malloc'd paths. */
@@ -131,11 +164,34 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         opt->help = 1;
         return 0;
     case 'p':
-        if (rl_policy_parse(arg, &opt->config.policy, &err) < 0)
-            return cli_usage_error("sim", "--policy '%s': expected deployed or atomic",
+        if (rl_algo_policy_parse(arg, &opt->config.algorithm, &opt->config.policy,
+                                 &err) < 0)
+            return cli_usage_error("sim",
+                                   "--policy '%s': expected deployed, atomic, "
+                                   "sliding-log, sliding-window or gcra",
                                    arg);
         opt->config.override_policy = 1;
         return 0;
+    case OPT_TRACE:
+        opt->trace = arg;
+        return 0;
+    case OPT_SKIP_BAD_ROWS:
+        opt->skip_bad_rows = 1;
+        return 0;
+    case OPT_WINDOW:
+        opt->window = arg;
+        return 0;
+    case OPT_ENV:
+    case OPT_LIMIT: {
+        const char **list = ch == OPT_ENV ? opt->env_files : opt->limit_sets;
+        int *n = ch == OPT_ENV ? &opt->n_env_files : &opt->n_limit_sets;
+        if (*n == SIM_OPTION_LIST_MAX)
+            return cli_usage_error("sim", "too many %s options: at most %d",
+                                   ch == OPT_ENV ? "--env" : "--limit",
+                                   SIM_OPTION_LIST_MAX);
+        list[(*n)++] = arg;
+        return 0;
+    }
     case 's':
         if (parse_u64(arg, &opt->config.seed) < 0)
             return cli_usage_error("sim",
@@ -174,6 +230,27 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
     return CLI_EXIT_USAGE;
 }
 
+/* Checks that trace-only options come with --trace, and that the limits
+ * come from one place. */
+static int check_trace_options(const sim_options *opt, int nargs)
+{
+    int limit_options = opt->n_env_files > 0 || opt->n_limit_sets > 0 || opt->window;
+
+    if (opt->trace == NULL && (limit_options || opt->skip_bad_rows))
+        return cli_usage_error("sim", "--env, --limit, --window and --skip-bad-rows "
+                                      "apply to --trace only: scenarios set their "
+                                      "limits in [limits]");
+    if (opt->trace != NULL && nargs > 1)
+        return cli_usage_error("sim", "--trace takes at most one scenario, for its "
+                                      "limits; %d given",
+                               nargs);
+    if (opt->trace != NULL && nargs == 1 && limit_options)
+        return cli_usage_error("sim", "--trace: the limits come either from the "
+                                      "scenario or from --env, --limit and --window, "
+                                      "not both");
+    return 0;
+}
+
 /* Parses the options; returns 0, or CLI_EXIT_USAGE after printing why. */
 static int parse_options(int argc, char **argv, sim_options *opt)
 {
@@ -187,6 +264,11 @@ static int parse_options(int argc, char **argv, sim_options *opt)
         {"max-requests", required_argument, NULL, 'm'},
         {"engine", required_argument, NULL, 'e'},
         {"threads", required_argument, NULL, 't'},
+        {"trace", required_argument, NULL, OPT_TRACE},
+        {"skip-bad-rows", no_argument, NULL, OPT_SKIP_BAD_ROWS},
+        {"env", required_argument, NULL, OPT_ENV},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"window", required_argument, NULL, OPT_WINDOW},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -205,10 +287,10 @@ static int parse_options(int argc, char **argv, sim_options *opt)
         if (rc != 0)
             return rc;
     }
-    if (!opt->help && optind >= argc)
+    if (!opt->help && opt->trace == NULL && optind >= argc)
         return cli_usage_error("sim", "no scenario given: name a .ini file or a "
                                       "directory of them, e.g. scenarios/");
-    return 0;
+    return check_trace_options(opt, argc - optind);
 }
 
 static void path_list_free(path_list *l)
@@ -435,6 +517,105 @@ static int run_all(const sim_options *opt, sim_scenario *scenarios, size_t n)
     return status;
 }
 
+/* Applies --limit VAR=N options over the limits. */
+static int apply_limit_options(const sim_options *opt, rl_limits *limits)
+{
+    rl_error err;
+
+    for (int i = 0; i < opt->n_limit_sets; i++) {
+        const char *set = opt->limit_sets[i], *eq = strchr(set, '=');
+        char var[128];
+        if (eq == NULL || (size_t)(eq - set) >= sizeof(var))
+            return cli_usage_error("sim", "--limit '%s': expected VAR=N, such as "
+                                          "DAILY_LIMIT_PER_MINER=20",
+                                   set);
+        snprintf(var, sizeof(var), "%.*s", (int)(eq - set), set);
+        int rc = rl_limits_set_variable(limits, var, eq + 1, RL_SOURCE_OPTION, "--limit",
+                                        &err);
+        if (rc == 0)
+            return cli_usage_error("sim", "--limit '%s': %s is not a limit variable: "
+                                          "expected DAILY_LIMIT_PER_<ROLE> or "
+                                          "TOTAL_DAILY_LIMIT",
+                                   set, var);
+        if (rc < 0)
+            return cli_usage_error("sim", "--limit '%s': %s", set, err.message);
+    }
+    return 0;
+}
+
+/* Builds the scenario a trace is replayed under, from the defaults, the
+ * environment, --env files, --limit and --window. */
+static int trace_base_from_options(const sim_options *opt, sim_scenario *base)
+{
+    rl_error err;
+
+    memset(base, 0, sizeof(*base));
+    if (cli_load_limits(&base->limits, opt->env_files, opt->n_env_files, NULL) != 0)
+        return CLI_EXIT_USAGE;
+    if (apply_limit_options(opt, &base->limits) != 0)
+        return CLI_EXIT_USAGE;
+    base->window = rl_window_utc_day();
+    if (opt->window != NULL && rl_window_parse(opt->window, &base->window, &err) < 0)
+        return cli_usage_error("sim", "--window '%s': %s", opt->window, err.message);
+    base->policy = RL_POLICY_DEPLOYED;
+    base->days = 1;
+    base->seed = 1;
+    base->expect.first_rejection_us = INT64_MIN;
+    base->expect.global_exhausted_us = INT64_MIN;
+    return 0;
+}
+
+/* Reads and parses the trace; returns NULL after printing why. */
+static sim_trace *load_trace(const sim_options *opt)
+{
+    size_t len = 0;
+    char *text = cli_read_file(opt->trace, SIM_TRACE_FILE_MAX, &len);
+    sim_trace *trace = NULL;
+    rl_error err;
+
+    if (text == NULL)
+        return NULL;
+    if (sim_trace_parse(text, len, opt->trace, opt->skip_bad_rows, &trace, &err) < 0)
+        cli_error("%s", err.message);
+    free(text);
+    return trace;
+}
+
+/* `ratelab sim --trace CSV [SCENARIO]`: one replay, reported like a run. */
+static int run_trace(const sim_options *opt, int nargs, char **args)
+{
+    sim_scenario base, replay;
+    sim_trace *trace = NULL;
+    int status = CLI_EXIT_USAGE, loaded = 0;
+    rl_error err;
+
+    memset(&replay, 0, sizeof(replay));
+    if (nargs == 1) {
+        if (sim_scenario_load(&base, args[0], &err) < 0) {
+            cli_error("%s", err.message);
+            return CLI_EXIT_USAGE;
+        }
+        loaded = 1;
+    } else if (trace_base_from_options(opt, &base) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    /* Messages and reports name the trace file. */
+    snprintf(base.path, sizeof(base.path), "%s", opt->trace);
+    if (nargs == 0)
+        snprintf(base.name, sizeof(base.name), "trace");
+    trace = load_trace(opt);
+    if (trace != NULL && sim_trace_scenario(trace, &base, &replay, &err) < 0)
+        cli_error("%s", err.message);
+    else if (trace != NULL)
+        status = run_all(opt, &replay, 1);
+    if (replay.pops != NULL)
+        sim_scenario_free(&replay);
+    if (loaded)
+        sim_scenario_free(&base);
+    sim_trace_destroy(trace);
+    return status;
+}
+
 static int run_sim(int argc, char **argv)
 {
     sim_options opt;
@@ -450,6 +631,8 @@ static int run_sim(int argc, char **argv)
         return status;
     }
 
+    if (opt.trace != NULL)
+        return run_trace(&opt, argc - optind, argv + optind);
     status = CLI_EXIT_USAGE;
     if (collect_paths(&paths, argc - optind, argv + optind) < 0)
         goto done;

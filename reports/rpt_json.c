@@ -23,6 +23,7 @@
 
 #include "rl_time.h"
 #include "rpt.h"
+#include "rpt_realism.h"
 
 static json_t *time_or_null(int64_t t_us)
 {
@@ -61,7 +62,7 @@ static json_t *limits_object(const sim_result *r)
     }
     rl_window_format(&r->window, window, sizeof(window));
     return json_pack("{s:s, s:s, s:o, s:o}", "window", window, "policy",
-                     rl_policy_name(r->policy), "per_client", roles, "total",
+                     rpt_realism_policy_name(r), "per_client", roles, "total",
                      limit_value(&r->limits.total));
 }
 
@@ -195,7 +196,14 @@ static json_t *populations_array(const sim_result *r)
     json_t *a = json_array();
 
     for (int i = 0; a != NULL && i < r->npops; i++) {
-        if (json_array_append_new(a, population_object(&r->pops[i])) < 0) {
+        json_t *o = population_object(&r->pops[i]);
+        /* The realism engine's results, under "realism" (absent otherwise). */
+        if (o != NULL && r->realism.active &&
+            json_object_set_new(o, "realism", rpt_realism_json_population(r, &r->pops[i])) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (json_array_append_new(a, o) < 0) {
             json_decref(a);
             a = NULL;
         }
@@ -222,9 +230,10 @@ static json_t *expectations_array(const sim_result *r)
 json_t *rpt_json_scenario(const sim_result *r)
 {
     char verdict[512];
+    json_t *o;
 
     rpt_text_verdict(r, verdict, sizeof(verdict));
-    return json_pack(
+    o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
         r->name, "path", r->path, "description", r->description, "verdict",
         sim_verdict_name(r), "summary", verdict, "expectations_met",
@@ -232,6 +241,12 @@ json_t *rpt_json_scenario(const sim_result *r)
         run_object(r), "limits", limits_object(r), "populations", populations_array(r),
         "totals", totals_object(r), "global", global_object(r), "hourly",
         hourly_object(r));
+    if (o != NULL && r->realism.active &&
+        json_object_set_new(o, "realism", rpt_realism_json(r)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
 }
 
 json_t *rpt_json_document_create(void)

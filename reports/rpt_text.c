@@ -20,6 +20,7 @@
 
 #include "rl_time.h"
 #include "rpt.h"
+#include "rpt_realism.h"
 
 #define UNIT_MAX 32
 #define LINE_MAX_TEXT 160
@@ -156,7 +157,7 @@ static void write_run(FILE *out, const sim_result *r)
             "policy %s, seed %llu\n",
             start, end, (long long)r->days, r->days == 1 ? "" : "s", window,
             (long long)r->n_windows, r->n_windows == 1 ? "" : "s",
-            rl_policy_name(r->policy), (unsigned long long)r->seed);
+            rpt_realism_policy_name(r), (unsigned long long)r->seed);
 }
 
 static void write_limit(FILE *out, const char *label, const char *name,
@@ -229,13 +230,20 @@ static void write_population(FILE *out, const sim_result *r, const sim_pop_resul
 {
     char cadence[LINE_MAX_TEXT], start[LINE_MAX_TEXT], pct[UNIT_MAX];
     char when[RL_ISO8601_MAX], unit[UNIT_MAX], per[UNIT_MAX + 16];
+    char models[LINE_MAX_TEXT];
 
     describe_cadence(&p->config, cadence, sizeof(cadence));
     describe_start(&p->config, start, sizeof(start));
+    rpt_realism_describe_population(p, models, sizeof(models));
+    if (r->realism.trace_rows > 0) { /* a replay has no cadence */
+        snprintf(cadence, sizeof(cadence), "request times from the trace");
+        start[0] = '\0';
+    }
     window_unit(&r->window, unit, sizeof(unit));
-    fprintf(out, "  population %s: %lld client%s, role %s, %s, %s%s\n", p->name,
-            (long long)p->clients, p->clients == 1 ? "" : "s", p->role, cadence, start,
-            p->config.auth_valid ? "" : ", auth invalid");
+    fprintf(out, "  population %s: %lld client%s, role %s, %s%s%s%s%s\n", p->name,
+            (long long)p->clients, p->clients == 1 ? "" : "s", p->role, cadence,
+            start[0] != '\0' ? ", " : "", start,
+            p->config.auth_valid ? "" : ", auth invalid", models);
 
     fprintf(out, "    %-18s %lld\n", "requests", (long long)p->counts.requests);
     fprintf(out, "    %-18s %lld\n", "accepted", (long long)p->counts.accepted);
@@ -257,6 +265,7 @@ static void write_population(FILE *out, const sim_result *r, const sim_pop_resul
     else
         fprintf(out, "    %-18s %s (%s)\n", "first rejection", when,
                 p->first_rejection_client);
+    rpt_realism_text_population(out, p);
 }
 
 static void write_totals(FILE *out, const sim_result *r)
@@ -327,6 +336,7 @@ int rpt_text_write(FILE *out, const sim_result *r)
     }
     fputc('\n', out);
     write_global(out, r);
+    rpt_realism_text(out, r);
     write_expectations(out, r);
     return ferror(out) ? RPT_ERR_IO : RPT_OK;
 }

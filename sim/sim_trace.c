@@ -523,14 +523,14 @@ int sim_trace_scenario(const sim_trace *t, const sim_scenario *base, sim_scenari
     out->start_us = rl_floor_div(first, RL_US_PER_DAY) * RL_US_PER_DAY;
     out->days = rl_floor_div(last - out->start_us, RL_US_PER_DAY) + 1;
     if (out->days > SIM_DAYS_MAX) {
-        rl_error_set(err, "the trace spans %lld days: at most %d can be replayed",
-                     (long long)out->days, SIM_DAYS_MAX);
+        rl_error_set(err, "%s: the trace spans %lld days: at most %d can be replayed",
+                     out->path, (long long)out->days, SIM_DAYS_MAX);
         return RL_ERR_INVALID;
     }
     out->realism.trace = t;
     out->pops = calloc((size_t)t->ngroups, sizeof(*out->pops));
     if (out->pops == NULL) {
-        rl_error_set(err, "out of memory building the replay");
+        rl_error_set(err, "%s: out of memory building the replay", out->path);
         return RL_ERR_NOMEM;
     }
     out->npops = t->ngroups;

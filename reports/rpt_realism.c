@@ -1,0 +1,288 @@
+/*
+ * rpt_realism.c: report sections for the realism models (see
+ * rpt_realism.h).  Reads the result only.
+ *
+ * Text layout, after the global line:
+ *   server    replicas, store, race estimate or per-replica counting, and
+ *             the estimated overshoot
+ *   clock     where the server's day starts in true UTC
+ *   honest    requests of auth-valid populations, their rejections and the
+ *             first one (only when some population has auth = invalid)
+ *   retries   how many requests were retries of a 429
+ *   trace     rows replayed and bad rows skipped
+ *   compare   one row per policy of the [compare] section
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rl_time.h"
+#include "rpt_realism.h"
+
+const char *rpt_realism_policy_name(const sim_result *r)
+{
+    rl_algo_kind algo = r->realism.active ? r->realism.config.algo : RL_ALGO_FIXED_WINDOW;
+
+    return rl_algo_policy_name(algo, r->policy);
+}
+
+static void format_time(int64_t t_us, char *buf, size_t len)
+{
+    if (t_us == SIM_TIME_NONE)
+        snprintf(buf, len, "none");
+    else
+        rl_time_format_iso8601(t_us, buf, len);
+}
+
+/* Appends printf output at *used, never past len. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (*used >= len)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used += (size_t)n;
+}
+
+void rpt_realism_describe_population(const sim_pop_result *p, char *buf, size_t len)
+{
+    const sim_realism_pop *m = &p->config.realism;
+    char a[32], b[32], on429[96];
+    size_t used = 0;
+
+    buf[0] = '\0';
+    if (m->restart_every_us > 0) {
+        rl_duration_format(m->restart_every_us, a, sizeof(a));
+        append(buf, len, &used, ", restart every %s", a);
+        if (m->restart_jitter_us > 0) {
+            rl_duration_format(m->restart_jitter_us, b, sizeof(b));
+            append(buf, len, &used, " +-%s", b);
+        }
+    }
+    if (m->on429.kind != SIM_ON429_NONE) {
+        sim_on429_format(&m->on429, on429, sizeof(on429));
+        append(buf, len, &used, ", on_429 %s", on429);
+    }
+    if (m->target == SIM_TARGET_POPULATION)
+        append(buf, len, &used, ", aimed at %s's hotkeys", m->target_name);
+    else if (m->target == SIM_TARGET_RANDOM)
+        append(buf, len, &used, ", aimed at random hotkeys");
+}
+
+void rpt_realism_text_population(FILE *out, const sim_pop_result *p)
+{
+    const sim_realism_pop *m = &p->config.realism;
+    const sim_realism_pop_result *z = &p->realism;
+
+    if (m->on429.kind != SIM_ON429_NONE)
+        fprintf(out, "    %-18s %lld of the requests; %lld rejected requests given up\n",
+                "retries", (long long)z->retries, (long long)z->gave_up);
+    if (m->restart_every_us > 0)
+        fprintf(out, "    %-18s %lld; %lld scheduled requests dropped by them\n",
+                "restarts", (long long)z->restarts, (long long)z->dropped);
+}
+
+static void write_server(FILE *out, const sim_result *r)
+{
+    const sim_realism *m = &r->realism.config;
+    const sim_realism_result *z = &r->realism;
+    char rtt[32], every[32];
+
+    if (m->replicas < 2)
+        return;
+    rl_duration_format(m->rtt_us, rtt, sizeof(rtt));
+    if (m->store == SIM_STORE_SHARED)
+        fprintf(out, "  server    %lld replicas sharing one store, rtt %s, %s\n",
+                (long long)m->replicas, rtt,
+                m->rtt_us > 0 && r->policy == RL_POLICY_DEPLOYED
+                    ? "race of the deployed read-then-increment modelled"
+                    : "no race modelled (atomic policy or rtt 0)");
+    else {
+        snprintf(every, sizeof(every), "never");
+        if (m->replica_restart_every_us > 0)
+            rl_duration_format(m->replica_restart_every_us, every, sizeof(every));
+        fprintf(out,
+                "  server    %lld replicas counting in their own memory (%s), "
+                "replica restarts every %s\n",
+                (long long)m->replicas,
+                m->balance == SIM_BALANCE_RANDOM ? "random" : "round-robin", every);
+    }
+    fprintf(out,
+            "            estimated overshoot: %lld requests over per-client limits "
+            "(at most %lld over in one client-window), %lld over the total\n",
+            (long long)z->overshoot_client, (long long)z->overshoot_max_per_window,
+            (long long)z->overshoot_global);
+}
+
+static void write_clock(FILE *out, const sim_result *r)
+{
+    const sim_realism *m = &r->realism.config;
+    char offset[32], window[32];
+    int64_t s = r->realism.day_start_utc_us / RL_US_PER_SEC;
+
+    if (m->clock_offset_us == 0 && r->window.kind == RL_WINDOW_CALENDAR_DAY &&
+        r->window.utc_offset_s == 0)
+        return;
+    rl_duration_format(m->clock_offset_us < 0 ? -m->clock_offset_us : m->clock_offset_us,
+                       offset, sizeof(offset));
+    rl_window_format(&r->window, window, sizeof(window));
+    fprintf(out,
+            "  clock     the server's %s starts at %02lld:%02lld:%02lld UTC (clock "
+            "%s%s, window %s)\n",
+            r->window.kind == RL_WINDOW_CALENDAR_DAY ? "day" : "first window of a day",
+            (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60),
+            m->clock_offset_us < 0 ? "-" : "+", offset, window);
+}
+
+static void write_honest(FILE *out, const sim_result *r)
+{
+    const sim_realism_result *z = &r->realism;
+    char when[RL_ISO8601_MAX];
+    int attackers = 0;
+
+    for (int i = 0; i < r->npops; i++)
+        attackers += !r->pops[i].config.auth_valid;
+    if (attackers == 0)
+        return;
+    format_time(z->honest_first_rejection_us, when, sizeof(when));
+    fprintf(out, "  honest    %lld requests of auth-valid clients, %lld rejected, first "
+                 "at %s%s%s%s\n",
+            (long long)z->honest_requests, (long long)z->honest_rejected, when,
+            z->honest_first_rejection_us == SIM_TIME_NONE ? "" : " (",
+            z->honest_first_rejection_us == SIM_TIME_NONE
+                ? ""
+                : z->honest_first_rejection_client,
+            z->honest_first_rejection_us == SIM_TIME_NONE ? "" : ")");
+}
+
+static void write_compare(FILE *out, const sim_result *r)
+{
+    const sim_realism_result *z = &r->realism;
+    char when[RL_ISO8601_MAX];
+
+    if (z->ncompare == 0)
+        return;
+    fprintf(out, "  compare   %-15s %10s %10s %10s %8s  %s\n", "policy", "requests",
+            "accepted", "rejected", "retries", "first rejection");
+    for (int i = 0; i < z->ncompare; i++) {
+        const sim_compare_row *row = &z->compare[i];
+        format_time(row->first_rejection_us, when, sizeof(when));
+        fprintf(out, "            %-15s %10lld %10lld %10lld %8lld  %s%s%s%s\n",
+                rl_algo_policy_name(row->choice.algo, row->choice.policy),
+                (long long)row->requests, (long long)row->accepted,
+                (long long)row->rejected, (long long)row->retries, when,
+                row->first_rejection_us == SIM_TIME_NONE ? "" : " (",
+                row->first_rejection_us == SIM_TIME_NONE ? "" : row->first_rejection_client,
+                row->first_rejection_us == SIM_TIME_NONE ? "" : ")");
+    }
+}
+
+void rpt_realism_text(FILE *out, const sim_result *r)
+{
+    const sim_realism_result *z = &r->realism;
+
+    if (!z->active)
+        return;
+    write_server(out, r);
+    write_clock(out, r);
+    write_honest(out, r);
+    if (z->retries > 0)
+        fprintf(out, "  retries   %lld of %lld requests were retries of a 429\n",
+                (long long)z->retries, (long long)r->total.requests);
+    if (z->trace_rows > 0)
+        fprintf(out, "  trace     %lld rows replayed, %lld bad rows skipped\n",
+                (long long)z->trace_rows, (long long)z->trace_skipped);
+    write_compare(out, r);
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static json_t *time_or_null(int64_t t_us)
+{
+    char buf[RL_ISO8601_MAX];
+
+    if (t_us == SIM_TIME_NONE)
+        return json_null();
+    rl_time_format_iso8601(t_us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+json_t *rpt_realism_json_population(const sim_result *r, const sim_pop_result *p)
+{
+    const sim_realism_pop *m = &p->config.realism;
+    char on429[96];
+
+    if (!r->realism.active)
+        return NULL;
+    sim_on429_format(&m->on429, on429, sizeof(on429));
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:o}", "retries",
+        (json_int_t)p->realism.retries, "gave_up", (json_int_t)p->realism.gave_up,
+        "restarts", (json_int_t)p->realism.restarts, "dropped",
+        (json_int_t)p->realism.dropped, "on_429", on429, "restart_every_us",
+        (json_int_t)m->restart_every_us, "restart_jitter_us",
+        (json_int_t)m->restart_jitter_us, "target",
+        m->target == SIM_TARGET_OWN      ? json_null()
+        : m->target == SIM_TARGET_RANDOM ? json_string("random")
+                                         : json_string(m->target_name));
+}
+
+static json_t *compare_array(const sim_result *r)
+{
+    json_t *a = json_array();
+
+    for (int i = 0; a != NULL && i < r->realism.ncompare; i++) {
+        const sim_compare_row *row = &r->realism.compare[i];
+        json_t *o = json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "policy",
+            rl_algo_policy_name(row->choice.algo, row->choice.policy), "requests",
+            (json_int_t)row->requests, "accepted", (json_int_t)row->accepted, "rejected",
+            (json_int_t)row->rejected, "retries", (json_int_t)row->retries,
+            "first_rejection", time_or_null(row->first_rejection_us),
+            "first_rejection_client",
+            row->first_rejection_us == SIM_TIME_NONE
+                ? json_null()
+                : json_string(row->first_rejection_client));
+        if (json_array_append_new(a, o) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
+json_t *rpt_realism_json(const sim_result *r)
+{
+    const sim_realism_result *z = &r->realism;
+    const sim_realism *m = &z->config;
+
+    if (!z->active)
+        return NULL;
+    return json_pack(
+        "{s:s, s:I, s:I, s:{s:I, s:I, s:o, s:o}, s:{s:I, s:s, s:I, s:s, s:I, s:I, "
+        "s:I}, s:{s:b, s:I, s:I, s:I}, s:{s:I, s:I}, s:o}",
+        "policy", rpt_realism_policy_name(r), "burst", (json_int_t)m->burst, "retries",
+        (json_int_t)z->retries, "honest", "requests", (json_int_t)z->honest_requests,
+        "rejected", (json_int_t)z->honest_rejected, "first_rejection",
+        time_or_null(z->honest_first_rejection_us), "first_rejection_client",
+        z->honest_first_rejection_us == SIM_TIME_NONE
+            ? json_null()
+            : json_string(z->honest_first_rejection_client),
+        "server", "replicas", (json_int_t)(m->replicas > 1 ? m->replicas : 1), "store",
+        m->store == SIM_STORE_SHARED ? "shared" : "per-replica", "rtt_us",
+        (json_int_t)m->rtt_us, "balance",
+        m->balance == SIM_BALANCE_RANDOM ? "random" : "round-robin",
+        "replica_restart_every_us", (json_int_t)m->replica_restart_every_us,
+        "clock_offset_us", (json_int_t)m->clock_offset_us, "day_start_utc_us",
+        (json_int_t)z->day_start_utc_us, "overshoot", "estimate", 1, "client",
+        (json_int_t)z->overshoot_client, "global", (json_int_t)z->overshoot_global,
+        "max_per_window", (json_int_t)z->overshoot_max_per_window, "trace", "rows",
+        (json_int_t)z->trace_rows, "skipped", (json_int_t)z->trace_skipped, "compare",
+        compare_array(r));
+}

@@ -1,0 +1,40 @@
+/*
+ * rpt_realism.h: the parts of the text and JSON reports that describe the
+ * realism models (sim_realism.h): retries, restarts, attackers' effect on
+ * honest clients, replica overshoot, the server's day start, trace replay
+ * and the [compare] table.
+ *
+ * Each function writes nothing (or returns NULL for JSON) when the result
+ * did not come from the realism engine, so plain reports stay as they were.
+ */
+#ifndef RPT_REALISM_H
+#define RPT_REALISM_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "sim.h"
+
+/* The policy's name as the scenario spells it: "deployed", "gcra", ... */
+const char *rpt_realism_policy_name(const sim_result *r);
+
+/* Writes the population's model settings, appended to its header line
+ * (", restart every 3h, on_429 retry 1m times 2"), into buf. */
+void rpt_realism_describe_population(const sim_pop_result *p, char *buf, size_t len);
+
+/* Writes the population's retry and restart lines (4-space indent). */
+void rpt_realism_text_population(FILE *out, const sim_pop_result *p);
+
+/* Writes the run-wide block: server, clock, honest clients, trace,
+ * comparison table (2-space indent). */
+void rpt_realism_text(FILE *out, const sim_result *r);
+
+/* Returns a new object for the population's models, or NULL when the
+ * realism engine did not run (or out of memory: check r->realism.active). */
+json_t *rpt_realism_json_population(const sim_result *r, const sim_pop_result *p);
+
+/* Returns a new "realism" object for the run, or NULL (as above). */
+json_t *rpt_realism_json(const sim_result *r);
+
+#endif
