@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,19 +117,22 @@ static int start_plain(tst_serve *s)
     return tst_serve_start_argv(s, none);
 }
 
-/* Starts a server with a dotenv file of limits plus extra arguments. */
-static int start_with_limits(tst_serve *s, const char *env_text, const char *a1,
-                             const char *a2, const char *a3, const char *a4)
+/* Starts a server with a dotenv file of limits plus extra arguments
+ * (NULL-terminated). */
+static int __attribute__((sentinel)) start_with_limits(tst_serve *s, const char *env_text, ...)
 {
     char *env = write_env(env_text);
-    char *args[12];
+    char *args[24];
     int n = 0;
+    va_list ap;
 
     args[n++] = "--env";
     args[n++] = env;
-    const char *extra[] = {a1, a2, a3, a4};
-    for (int i = 0; i < 4 && extra[i] != NULL; i++)
-        args[n++] = (char *)extra[i];
+    va_start(ap, env_text);
+    for (const char *a = va_arg(ap, const char *); a != NULL && n < 23;
+         a = va_arg(ap, const char *))
+        args[n++] = (char *)a;
+    va_end(ap);
     args[n] = NULL;
     int rc = tst_serve_start_argv(s, args);
     free(env);
@@ -275,7 +279,7 @@ static void check_failed_auth_quota(const char *policy, long want_last, long lon
     tst_serve s;
 
     CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_MINER=2\n", "--policy",
-                                            policy, NULL, NULL),
+                                            policy, NULL),
                           0);
     CU_ASSERT_EQUAL(miner_status(&s, "victim", "bad"), 401);
     tst_http_reply r;
@@ -346,8 +350,7 @@ static void test_validator_routes_share_counter(void)
     tst_serve s;
     tst_http_reply r;
 
-    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_VALIDATOR=3\n", NULL, NULL,
-                                            NULL, NULL),
+    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_VALIDATOR=3\n", NULL),
                           0);
     CU_ASSERT_EQUAL(post_validator(&s, VALIDATOR, "v1", NULL, &r), 200);
     tst_http_reply_free(&r);
@@ -386,8 +389,7 @@ static void test_global_limit_429(void)
     tst_serve s;
     tst_http_reply r;
 
-    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "TOTAL_DAILY_LIMIT=2\n", NULL, NULL, NULL,
-                                            NULL),
+    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "TOTAL_DAILY_LIMIT=2\n", NULL),
                           0);
     CU_ASSERT_EQUAL(miner_status(&s, "g1", "ok"), 200);
     CU_ASSERT_EQUAL(miner_status(&s, "g2", "ok"), 200);
@@ -567,8 +569,7 @@ static void test_limits_from_env_and_file(void)
 
     /* The environment sets the validator limit, the file the others. */
     setenv("DAILY_LIMIT_PER_VALIDATOR", "777", 1);
-    int rc = start_with_limits(&s, "# test\nDAILY_LIMIT_PER_MINER=5\nTOTAL_DAILY_LIMIT=1234\n",
-                               NULL, NULL, NULL, NULL);
+    int rc = start_with_limits(&s, "# test\nDAILY_LIMIT_PER_MINER=5\nTOTAL_DAILY_LIMIT=1234\n", NULL);
     unsetenv("DAILY_LIMIT_PER_VALIDATOR");
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 
@@ -602,8 +603,7 @@ static void test_compressed_window_resets(void)
     long long reset_s = -1;
     int rejected = 0;
 
-    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_MINER=2\n", "--window", "2s",
-                                            NULL, NULL),
+    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_MINER=2\n", "--window", "2s", NULL),
                           0);
     /* Bounded: a 2 s window admits 2, so a 429 comes within a few tries
      * even when a window boundary passes in between. */
@@ -623,6 +623,32 @@ static void test_compressed_window_resets(void)
     tst_serve_stop(&s, SIGTERM);
 }
 
+static void test_ipv6_listen(void)
+{
+    char listen[32], url[64];
+    int port = tst_free_port();
+    tst_http_reply r = {0};
+
+    snprintf(listen, sizeof(listen), "[::1]:%d", port);
+    snprintf(url, sizeof(url), "http://[::1]:%d/healthcheck", port);
+    char *argv[] = {(char *)RATELAB_BIN, "serve", "--listen", listen, NULL};
+    pid_t pid = tst_spawn(argv, NULL);
+    CU_ASSERT_TRUE_FATAL(pid > 0);
+
+    /* Bounded wait: 100 tries 50 ms apart. */
+    for (int i = 0; i < 100; i++) {
+        tst_http(&r, "GET", url, NULL);
+        if (r.status == 200)
+            break;
+        tst_http_reply_free(&r);
+        struct timespec pause = {0, 50 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    CU_ASSERT_EQUAL(r.status, 200);
+    tst_http_reply_free(&r);
+    CU_ASSERT_EQUAL(tst_stop(pid, SIGTERM, 10000), 0);
+}
+
 /* ---- logs, signals ---- */
 
 static void test_sigterm_summary_line(void)
@@ -630,8 +656,7 @@ static void test_sigterm_summary_line(void)
     tst_serve s;
     tst_http_reply r;
 
-    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_MINER=1\n", NULL, NULL, NULL,
-                                            NULL),
+    CU_ASSERT_EQUAL_FATAL(start_with_limits(&s, "DAILY_LIMIT_PER_MINER=1\n", NULL),
                           0);
     CU_ASSERT_EQUAL(miner_status(&s, "sum", "ok"), 200);
     CU_ASSERT_EQUAL(miner_status(&s, "sum", "ok"), 429);
@@ -749,13 +774,15 @@ static void test_two_servers_atomic_exact(void)
 
     CU_ASSERT_EQUAL_FATAL(tst_redis_start(&redis), 0);
     CU_ASSERT_EQUAL_FATAL(start_with_limits(&a, "DAILY_LIMIT_PER_MINER=50\n", "--store",
-                                            redis.url, "--policy", "atomic"),
+                                            redis.url, "--policy", "atomic", "--threads", "4",
+                                            NULL),
                           0);
     CU_ASSERT_EQUAL_FATAL(start_with_limits(&b, "DAILY_LIMIT_PER_MINER=50\n", "--store",
-                                            redis.url, "--policy", "atomic"),
+                                            redis.url, "--policy", "atomic", "--threads", "4",
+                                            NULL),
                           0);
-    /* Both servers need 4 workers; the helper takes four extra arguments,
-     * so the thread count is checked through the log instead. */
+    /* 8 client threads alternate between the servers, 4 workers each, so
+     * up to 8 decisions on one key are in flight at once. */
     for (int i = 0; i < CLIENTS; i++) {
         jobs[i] = (client_job){{&a, &b}, PER_CLIENT, i, 0, 0, 0};
         pthread_create(&threads[i], NULL, client_thread, &jobs[i]);
@@ -810,6 +837,7 @@ int main(void)
         {"rate-limits after requests", test_rate_limits_after_requests},
         {"limits from env and file", test_limits_from_env_and_file},
         {"compressed window resets", test_compressed_window_resets},
+        {"IPv6 listen", test_ipv6_listen},
         {"SIGTERM summary line", test_sigterm_summary_line},
         {"access log file", test_access_log_file},
         {"redis health and fail modes", test_redis_health_and_fail_modes},
