@@ -131,7 +131,8 @@ static int announced_too_large(struct MHD_Connection *conn)
     return end == cl || n > SRV_BODY_MAX;
 }
 
-/* The first call: allocates the context and answers what needs no body. */
+/* Handles the first call: allocates the context and replies to requests
+ * that need no body (404, 405, 413). */
 static enum MHD_Result begin_request(srv_app *app, struct MHD_Connection *conn,
                                      const char *url, const char *method,
                                      void **con_cls)
