@@ -13,8 +13,8 @@
  * signature is at most SRV_SIGNATURE_MAX bytes, reported with pydantic's
  * constrained-string messages.
  *
- * Coercions follow pydantic v1: an int field takes a JSON integer, a real
- * (truncated toward zero) or a string of decimal digits; a str field takes
+ * Coercions follow pydantic v1.  An int field takes a JSON integer, a real
+ * (truncated toward zero) or a string of decimal digits.  A str field takes
  * a string or a JSON integer (written in decimal).  Unknown fields are
  * ignored.  Nothing here allocates besides the JSON values.
  */

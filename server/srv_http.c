@@ -4,9 +4,9 @@
  * log.
  *
  * libmicrohttpd calls the access handler several times per request: once
- * with the headers (the connection's context is NULL: we allocate it), once
- * per chunk of body, and once more with no data, when we answer.  What
- * always holds:
+ * with the headers (the connection's context is still NULL, so it is
+ * allocated then), once per chunk of body, and once more with no data, when
+ * the route runs and the reply is queued.  What always holds:
  *   - at most SRV_BODY_MAX bytes of a body are kept.  A Content-Length over
  *     it gets 413 before any body is read; a chunked body that grows past it
  *     is dropped as it arrives and gets 413 when it ends, or a closed

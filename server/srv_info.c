@@ -12,7 +12,7 @@
  * operator can see that the configured variables were applied.
  *
  * /healthcheck reads one counter: 200 {"status": "ok", ...} when the store
- * answers, 503 {"status": "unavailable", ...} when it does not.
+ * replies, 503 {"status": "unavailable", ...} when it does not.
  */
 #include <string.h>
 

@@ -2,9 +2,9 @@
  * srv_pool.c: one store per worker thread, or one store for all.
  *
  * A store whose backend is not thread-safe (Redis: one connection, one
- * thread at a time) must not be shared by libmicrohttpd's workers, so each
- * worker gets its own, created on the worker's first request and found
- * again through a pthread key without locking.  The pool remembers every
+ * thread at a time) must not be shared by libmicrohttpd's workers.  Each
+ * worker gets its own store, created on the worker's first request and
+ * found again through a pthread key without locking.  The pool remembers every
  * store it created and destroys them all in srv_store_pool_destroy(),
  * which must run after the workers have stopped.
  */

@@ -10,8 +10,8 @@
  *   3. validator routes: 401 "You are not validator"
  *   4. the signature: 401 "Invalid signature"
  * so a 400 or 401 has already been counted.  Atomic policy: the same
- * checks, but authentication (2-4) is decided first and a request that
- * fails it is answered with its 400/401 and counts nothing.
+ * checks, but authentication (2-4) is decided first, and a request that
+ * fails it gets its 400/401 and counts nothing.
  *
  * Authentication stand-ins: a signature is invalid when it is empty or
  * starts with "bad"; a hotkey is a validator when it is on the validator

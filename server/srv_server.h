@@ -2,7 +2,7 @@
  * srv_server.h: the reference HTTP endpoint (`ratelab serve`) over the
  * limiter core.
  *
- * The server answers the deployed credentials API's routes with the same
+ * The server serves the deployed credentials API's routes with the same
  * bodies, status codes and limiting order, so a client can be debugged
  * against it on loopback:
  *
@@ -46,7 +46,7 @@
 typedef enum srv_status {
     SRV_OK = 0,
     SRV_ERR_NOMEM = -1,   /* an allocation failed */
-    SRV_ERR_INVALID = -2, /* bad configuration; rl_error says which */
+    SRV_ERR_INVALID = -2, /* bad configuration; rl_error names the field */
     SRV_ERR_LISTEN = -3,  /* the HTTP daemon could not start listening */
     SRV_ERR_STORE = -4    /* the store could not be created */
 } srv_status;
@@ -56,9 +56,9 @@ const char *srv_strerror(int status);
 
 /* Request bodies larger than this get 413 without being read in full. */
 #define SRV_BODY_MAX 16384
-/* Longest hotkey, coldkey or miner_hotkey accepted, in bytes. */
+/* Maximum length of a hotkey, coldkey or miner_hotkey, in bytes. */
 #define SRV_KEY_MAX 128
-/* Longest signature accepted, in bytes. */
+/* Maximum length of a signature, in bytes. */
 #define SRV_SIGNATURE_MAX 1024
 
 /*
@@ -92,7 +92,7 @@ typedef struct srv_config {
     const rl_limits *limits;             /* borrowed */
     rl_window window;
     rl_policy policy;
-    int fail_open;          /* store error: 1 allow, 0 answer 503 */
+    int fail_open;          /* on a store error: 1 admits, 0 replies 503 */
     unsigned threads;       /* worker threads, >= 1 */
     unsigned max_connections;
     unsigned connection_timeout_s; /* idle time before a connection closes */
