@@ -966,10 +966,34 @@ static int finish_population(parse_ctx *c)
     return 0;
 }
 
+/* Checks that the run, whose end is exclusive, ends in the year 9999 at the
+ * latest: reports print its start and end in ISO-8601, and [expect] times
+ * only parse with four-digit years. */
+static int finish_scenario(parse_ctx *c)
+{
+    const int64_t end_max_us = rl_days_from_civil(10000, 1, 1) * RL_US_PER_DAY;
+    const sim_scenario *sc = c->sc;
+    enum { SCENARIO_START = 2, SCENARIO_DAYS = 3 }; /* in scenario_keys */
+    int line = c->key_line[SCENARIO_DAYS] != 0 ? c->key_line[SCENARIO_DAYS]
+                                               : c->key_line[SCENARIO_START];
+
+    if (sc->start_us < end_max_us - sc->days * RL_US_PER_DAY)
+        return 0;
+    return fail_at(c, line,
+                   "start = '%s' with days = %lld: the run would end after "
+                   "the year 9999; lower days or move start earlier",
+                   c->key_line[SCENARIO_START] != 0
+                       ? c->key_value[SCENARIO_START]
+                       : "2025-01-01T00:00:00Z",
+                   (long long)sc->days);
+}
+
 static int finish_section(parse_ctx *c)
 {
     if (c->section == SECTION_POPULATION)
         return finish_population(c);
+    if (c->section == SECTION_SCENARIO)
+        return finish_scenario(c);
     return 0;
 }
 

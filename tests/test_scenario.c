@@ -486,6 +486,33 @@ static void test_start_forms(void)
     }
 }
 
+/* A run that ends after 9999 would print times with five-digit years,
+ * which no [expect] time can match. */
+static void test_run_end_in_year_9999(void)
+{
+    static const char last_days[] =
+        "[scenario]\nstart = 9999-12-29\ndays = 2\n" POP;
+    static const char past_9999[] =
+        "[scenario]\nstart = 9999-12-30\ndays = 2\n" POP;
+    static const char default_days[] =
+        "[scenario]\nstart = 9999-12-31T23:59:59Z\n" POP;
+    sim_scenario sc;
+    rl_error e = {{0}};
+
+    if (parse_ok(&sc, last_days) == 0)
+        sim_scenario_free(&sc);
+
+    CU_ASSERT_EQUAL(sim_scenario_parse(&sc, past_9999, strlen(past_9999), PATH, &e),
+                    RL_ERR_INVALID);
+    CU_ASSERT(tst_contains(e.message, PATH ":3: start = '9999-12-30' with days = 2"));
+    CU_ASSERT(tst_contains(e.message, "after the year 9999"));
+
+    CU_ASSERT_EQUAL(sim_scenario_parse(&sc, default_days, strlen(default_days),
+                                       PATH, &e),
+                    RL_ERR_INVALID);
+    CU_ASSERT(tst_contains(e.message, PATH ":2: start = '9999-12-31T23:59:59Z'"));
+}
+
 static void test_work_and_jitter_bounds(void)
 {
     sim_scenario sc;
@@ -822,6 +849,7 @@ static CU_TestInfo tests[] = {
     {"CRLF error line", test_crlf_error_line},
     {"NUL byte", test_nul_byte},
     {"start forms", test_start_forms},
+    {"run end in year 9999", test_run_end_in_year_9999},
     {"work and jitter bounds", test_work_and_jitter_bounds},
     {"headroom forms", test_headroom_forms},
     {"env file override", test_env_file_override},
