@@ -330,14 +330,14 @@ static int64_t window_usage(const rl_algo *a, const algo_state *s, int64_t now_u
 
 /* Earliest time the bucket admits a request: when tat - burst * w, in
  * scaled units, is reached. */
-static int64_t gcra_earliest(const rl_algo *a, const algo_state *s, int64_t limit,
+static int64_t gcra_earliest(const algo_state *s, int64_t limit, int64_t burst,
                              int64_t now_us, int64_t w_us)
 {
     if (limit <= 0)
         return INT64_MAX;
     if (s->scale != limit)
         return now_us; /* a fresh key (or one whose limit changed) */
-    wide allowed = s->tat - (wide)a->cfg.burst * w_us;
+    wide allowed = s->tat - (wide)burst * w_us;
     wide t = (allowed + limit - 1) / limit; /* ceiling: allowed >= 0 here */
     if (allowed <= (wide)now_us * limit)
         return now_us;
@@ -366,9 +366,11 @@ static int64_t gcra_usage(const algo_state *s, int64_t now_us, int64_t w_us)
 
 /* ---- decisions --------------------------------------------------------- */
 
-/* Brings a key's state to now and returns when it would admit a request. */
-static int64_t key_earliest(rl_algo *a, algo_state *s, int64_t limit, int64_t now_us,
-                            int64_t w_us)
+/* Brings a key's state to now and returns when it would admit a request.
+ * `burst` is GCRA's: the scenario's for a client, the total for the
+ * global key (see rl_algo.h). */
+static int64_t key_earliest(rl_algo *a, algo_state *s, int64_t limit, int64_t burst,
+                            int64_t now_us, int64_t w_us)
 {
     switch (a->cfg.kind) {
     case RL_ALGO_SLIDING_LOG:
@@ -378,7 +380,7 @@ static int64_t key_earliest(rl_algo *a, algo_state *s, int64_t limit, int64_t no
         window_advance(a, s, now_us);
         return window_earliest(a, s, limit, now_us);
     default:
-        return gcra_earliest(a, s, limit, now_us, w_us);
+        return gcra_earliest(s, limit, burst, now_us, w_us);
     }
 }
 
@@ -427,8 +429,8 @@ int rl_algo_decide(rl_algo *a, const char *client_key, int64_t client_limit,
         return RL_ERR_NOMEM;
 
     /* The global key first, as the deployed order checks it. */
-    int64_t global_at = key_earliest(a, &a->global, global_limit, now_us, w_us);
-    int64_t client_at = key_earliest(a, s, client_limit, now_us, w_us);
+    int64_t global_at = key_earliest(a, &a->global, global_limit, global_limit, now_us, w_us);
+    int64_t client_at = key_earliest(a, s, client_limit, a->cfg.burst, now_us, w_us);
     out->reset_us = global_at > client_at ? global_at : client_at;
     if (global_at > now_us)
         out->outcome = RL_REJECTED_GLOBAL;

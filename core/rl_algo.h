@@ -25,6 +25,12 @@
  *                   burst of `burst` requests beyond the steady rate.
  *                   Admits at most limit + burst requests in any half-open
  *                   span of length W.  One theoretical arrival time per key.
+ *                   The global key's burst is the total itself (a bucket of
+ *                   one window's worth), because with a small burst the
+ *                   total would reject clients merely for arriving at the
+ *                   same moment (the total's interval is W / total, under
+ *                   half a second for 200000 a day); so the total admits at
+ *                   most 2 * total in a span of length W.
  *
  * Common rules: the global key is checked first, then the client key, and
  * an admitted request is recorded in both, as the deployed order does;

@@ -120,24 +120,28 @@ static void write_server(FILE *out, const sim_result *r)
             (long long)z->overshoot_global);
 }
 
-static void write_clock(FILE *out, const sim_result *r)
+/* Writes where the server's day starts in true UTC, when that is not
+ * midnight: a clock offset, or a calendar window at a UTC offset. */
+void rpt_realism_text_clock(FILE *out, const sim_result *r)
 {
     const sim_realism *m = &r->realism.config;
     char offset[32], window[32];
-    int64_t s = r->realism.day_start_utc_us / RL_US_PER_SEC;
+    int64_t offset_us = r->realism.active ? m->clock_offset_us : 0;
+    int64_t id = rl_window_id(&r->window, r->start_us + offset_us);
+    int64_t start = rl_window_start_us(&r->window, id) - offset_us;
+    int64_t s = rl_floor_mod(start, RL_US_PER_DAY) / RL_US_PER_SEC;
 
-    if (m->clock_offset_us == 0 && r->window.kind == RL_WINDOW_CALENDAR_DAY &&
-        r->window.utc_offset_s == 0)
+    if (offset_us == 0 && (r->window.kind != RL_WINDOW_CALENDAR_DAY ||
+                           r->window.utc_offset_s == 0))
         return;
-    rl_duration_format(m->clock_offset_us < 0 ? -m->clock_offset_us : m->clock_offset_us,
-                       offset, sizeof(offset));
+    rl_duration_format(offset_us < 0 ? -offset_us : offset_us, offset, sizeof(offset));
     rl_window_format(&r->window, window, sizeof(window));
     fprintf(out,
             "  clock     the server's %s starts at %02lld:%02lld:%02lld UTC (clock "
             "%s%s, window %s)\n",
-            r->window.kind == RL_WINDOW_CALENDAR_DAY ? "day" : "first window of a day",
+            r->window.kind == RL_WINDOW_CALENDAR_DAY ? "day" : "first window of the day",
             (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60),
-            m->clock_offset_us < 0 ? "-" : "+", offset, window);
+            offset_us < 0 ? "-" : "+", offset, window);
 }
 
 static void write_honest(FILE *out, const sim_result *r)
@@ -190,7 +194,6 @@ void rpt_realism_text(FILE *out, const sim_result *r)
     if (!z->active)
         return;
     write_server(out, r);
-    write_clock(out, r);
     write_honest(out, r);
     if (z->retries > 0)
         fprintf(out, "  retries   %lld of %lld requests were retries of a 429\n",

@@ -26,6 +26,10 @@ void rpt_realism_describe_population(const sim_pop_result *p, char *buf, size_t 
 /* Writes the population's retry and restart lines (4-space indent). */
 void rpt_realism_text_population(FILE *out, const sim_pop_result *p);
 
+/* Writes where the server's day starts in true UTC when that is not
+ * midnight (clock_offset or a utc+HH:MM window); also for plain runs. */
+void rpt_realism_text_clock(FILE *out, const sim_result *r);
+
 /* Writes the run-wide block: server, clock, honest clients, trace,
  * comparison table (2-space indent). */
 void rpt_realism_text(FILE *out, const sim_result *r);

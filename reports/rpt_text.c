@@ -336,6 +336,7 @@ int rpt_text_write(FILE *out, const sim_result *r)
     }
     fputc('\n', out);
     write_global(out, r);
+    rpt_realism_text_clock(out, r);
     rpt_realism_text(out, r);
     write_expectations(out, r);
     return ferror(out) ? RPT_ERR_IO : RPT_OK;

@@ -143,7 +143,8 @@ int sim_decider_create(const sim_decider_setup *s, sim_decider **out, rl_error *
             goto nomem;
     plan_restarts(d, s->start_us);
 
-    if (k > 1) {
+    /* Overshoot is possible with several replicas or with restarts. */
+    if (k > 1 || d->model.store == SIM_STORE_PER_REPLICA) {
         d->truth = rl_store_memory_create();
         if (d->truth == NULL)
             goto nomem;

@@ -116,8 +116,9 @@ const char *sim_realism_reason(const sim_scenario *sc, const sim_config *cfg)
         return "a trace replay";
     if (algo != RL_ALGO_FIXED_WINDOW)
         return "an alternative algorithm (policy)";
-    if (m->replicas > 1)
-        return "server replicas (replicas)";
+    if (m->replicas > 1 || m->store != SIM_STORE_SHARED || m->rtt_us > 0 ||
+        m->replica_restart_every_us > 0)
+        return "server replicas (replicas, store, rtt)";
     if (m->clock_offset_us != 0)
         return "a server clock offset (clock_offset)";
     if (m->ncompare > 0)

@@ -356,6 +356,21 @@ static int parse_header(trace_parse *p, char **fields, int n)
     return 0;
 }
 
+/* True when every field is a column name: the first row is then a header. */
+static int is_header(char **fields, int n)
+{
+    static const char *const names[] = {"time", "client", "role", "auth"};
+
+    for (int i = 0; i < n; i++) {
+        int known = 0;
+        for (int c = 0; c < FIELDS_MAX; c++)
+            known |= strcasecmp(fields[i], names[c]) == 0;
+        if (!known)
+            return 0;
+    }
+    return 1;
+}
+
 static int parse_line(trace_parse *p, const char *start, size_t n)
 {
     char line[SIM_TRACE_LINE_MAX + 1];
@@ -376,7 +391,7 @@ static int parse_line(trace_parse *p, const char *start, size_t n)
     int nf = split(text, fields);
     if (nf < 0)
         return bad_row(p, "more than 4 fields: expected time,client,role[,auth]");
-    int header = !p->seen_data && strcasecmp(fields[0], "time") == 0;
+    int header = !p->seen_data && is_header(fields, nf);
     p->seen_data = 1;
     return header ? parse_header(p, fields, nf) : parse_row(p, fields, nf);
 }

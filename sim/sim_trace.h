@@ -13,8 +13,9 @@
  *   auth     optional: "valid" (the default when empty or absent) or
  *            "invalid"
  *
- * A header row is recognised by its first field being "time" (any case);
- * it may then list the columns in any order, with auth optional.  Blank
+ * The first row is a header when every one of its fields is a column name
+ * (any case); it may list the columns in any order, with auth optional, and
+ * must name time, client and role.  Blank
  * lines and lines starting with '#' are skipped.  Fields are trimmed of
  * spaces and tabs and are never quoted.
  *
