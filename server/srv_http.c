@@ -48,9 +48,10 @@ typedef struct request_ctx {
     char hotkey[SRV_KEY_MAX + 1];
     char method[16];
     char path[160];   /* printable copy for the access log */
+    size_t capacity;  /* bytes of body[]: SRV_BODY_MAX, or 0 on GET routes */
     size_t len;
     size_t discarded; /* bytes dropped after the body passed SRV_BODY_MAX */
-    char body[];      /* SRV_BODY_MAX bytes for limited routes */
+    char body[];
 } request_ctx;
 
 static int64_t clock_us(clockid_t id)
@@ -146,6 +147,7 @@ static enum MHD_Result begin_request(srv_app *app, struct MHD_Connection *conn,
         return MHD_NO;
     ctx->start_mono_us = clock_us(CLOCK_MONOTONIC);
     ctx->route = route;
+    ctx->capacity = limited ? SRV_BODY_MAX : 0;
     copy_printable(ctx->method, sizeof(ctx->method), method);
     copy_printable(ctx->path, sizeof(ctx->path), url);
     *con_cls = ctx;
@@ -197,13 +199,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn,
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        /* Data after an early reply (404, 405, 413) is dropped. */
-        if (ctx->answered)
+        /* Data after an early reply (404, 405, 413) is dropped, and so is
+         * a body sent to a GET route, which reads none. */
+        if (ctx->answered || ctx->capacity == 0)
             return MHD_YES;
         /* libmicrohttpd 0.9.75 takes no reply in the middle of a body, so
          * an oversized chunked body is counted and dropped until it ends,
          * and the connection is closed once SRV_DISCARD_MAX is passed. */
-        if (ctx->too_large || n > SRV_BODY_MAX - ctx->len) {
+        if (ctx->too_large || n > ctx->capacity - ctx->len) {
             ctx->too_large = 1;
             ctx->discarded += n;
             return ctx->discarded > SRV_DISCARD_MAX ? MHD_NO : MHD_YES;
