@@ -3,8 +3,8 @@
  * the deployed fixed daily window.
  *
  * The deployed service counts requests per calendar day (rl_limiter.h).
- * The algorithms here answer "what would a different design have done with
- * the same traffic?".  Each one limits a client key to `client_limit`
+ * The algorithms here show what a different design would have done with the
+ * same traffic.  Each one limits a client key to `client_limit`
  * requests per span W and all clients together to `global_limit` per W,
  * where W is the length of the limit window (24 h for calendar days, the
  * length of a fixed window):

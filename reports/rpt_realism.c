@@ -94,7 +94,7 @@ static void write_server(FILE *out, const sim_result *r)
     const sim_realism_result *z = &r->realism;
     char rtt[32], every[32];
 
-    if (m->replicas < 2)
+    if (m->replicas < 2 && m->store == SIM_STORE_SHARED)
         return;
     rl_duration_format(m->rtt_us, rtt, sizeof(rtt));
     if (m->store == SIM_STORE_SHARED)
@@ -104,14 +104,14 @@ static void write_server(FILE *out, const sim_result *r)
                     ? "race of the deployed read-then-increment modelled"
                     : "no race modelled (atomic policy or rtt 0)");
     else {
-        snprintf(every, sizeof(every), "never");
-        if (m->replica_restart_every_us > 0)
+        char restarts[64] = "no replica restarts";
+        if (m->replica_restart_every_us > 0) {
             rl_duration_format(m->replica_restart_every_us, every, sizeof(every));
-        fprintf(out,
-                "  server    %lld replicas counting in their own memory (%s), "
-                "replica restarts every %s\n",
-                (long long)m->replicas,
-                m->balance == SIM_BALANCE_RANDOM ? "random" : "round-robin", every);
+            snprintf(restarts, sizeof(restarts), "replicas restart every %s", every);
+        }
+        fprintf(out, "  server    %lld replica%s counting in their own memory (%s), %s\n",
+                (long long)(m->replicas > 1 ? m->replicas : 1), m->replicas > 1 ? "s" : "",
+                m->balance == SIM_BALANCE_RANDOM ? "random" : "round-robin", restarts);
     }
     fprintf(out,
             "            estimated overshoot: %lld requests over per-client limits "

@@ -259,6 +259,8 @@ static int visible_counts(sim_decider *d, const pending_incr *req, int64_t now_u
     return rc;
 }
 
+/* NOTE: an estimate: every increment lands exactly 2 * rtt after its read,
+ * and a replica serves one request at a time (see sim_decider.h). */
 static int race_decide(sim_decider *d, const rl_request *req, int64_t replica_index,
                        rl_decision *out)
 {

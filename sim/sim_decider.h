@@ -1,6 +1,6 @@
 /*
  * sim_decider.h: the server side of the realism engine: which replica gets
- * a request, what its clock says, which algorithm and store decide it, and
+ * a request, what its clock reads, which algorithm and store decide it, and
  * how far the replicas overshoot the limits.
  *
  * Where it sits: sim_realism.c calls sim_decider_decide() once per request

@@ -9,7 +9,7 @@
  * as the plain loop, plus r->realism and each population's realism block.
  *
  * Invariants, as in sim.c:
- *   - the queue holds at most one event per client: its next request
+ *   - the queue contains at most one event per client: its next request
  *     (regular or retry); a trace run has one event in all, the next row;
  *   - events leave the queue in (time_us, seq) order;
  *   - a client's random draws come from its own streams: `rng` for the
@@ -554,7 +554,8 @@ static double headroom_of(int64_t usage, int64_t limit)
     return limit <= 0 ? NAN : (double)(limit - usage) / (double)limit;
 }
 
-/* Where the server's day (or window) starts, in true UTC, from midnight. */
+/* The start of the server's day (or window) in true UTC, as an offset from
+ * midnight. */
 static int64_t day_start_utc_us(const sim_result *r, int64_t offset_us)
 {
     int64_t id = rl_window_id(&r->window, r->start_us + offset_us);

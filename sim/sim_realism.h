@@ -124,7 +124,7 @@ typedef struct sim_realism_result {
      * reached the limit (replicas only). */
     int64_t overshoot_client, overshoot_global;
     int64_t overshoot_max_per_window; /* worst (client, window) excess */
-    /* Where the server's day starts in true UTC, as an offset from midnight
+    /* Start of the server's day in true UTC, as an offset from midnight
      * (0..24 h), with the clock offset and the window's zone applied. */
     int64_t day_start_utc_us;
     /* Trace replay: rows read and bad rows skipped. */

@@ -60,7 +60,7 @@ struct sim_trace {
     size_t client_id_bytes;
 };
 
-/* What the parser knows while reading. */
+/* The parser's state while reading. */
 typedef struct trace_parse {
     sim_trace *t;
     const char *path;

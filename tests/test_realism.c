@@ -209,7 +209,7 @@ static void test_restart_drops_pending_retry(void)
 
 static void test_attacker_spends_target_quota(void)
 {
-    /* The honest miner asks at every full hour, the attacker at every half
+    /* The honest miner requests at every full hour, the attacker at every half
      * hour with the miner's hotkey: 48 requests on one counter, honest
      * first.  Under the deployed policy the 30th is the attacker's at
      * 14:30, so the honest request at 15:00 is the first honest rejection,
@@ -238,7 +238,7 @@ static void test_attacker_spends_target_quota(void)
 
 static void test_random_hotkeys_spend_total(void)
 {
-    /* Total 1000.  The honest miner asks every hour from 00:00, the
+    /* Total 1000.  The honest miner requests every hour from 00:00, the
      * attacker every minute from 00:00 with a fresh hotkey.  After minute m
      * the global counter is (m + 1) + (floor(m / 60) + 1); it reaches 1000
      * at minute 982 (983 + 17), so the attacker's 16:23 is the first global
@@ -260,7 +260,7 @@ static void test_random_hotkeys_spend_total(void)
 
 static void test_per_replica_store_triples_limit(void)
 {
-    /* 288 requests round-robin over 3 replicas: each replica sees 96 and
+    /* 288 requests round-robin over 3 replicas: each replica receives 96 and
      * admits 20, so 60 pass.  Replica 0 gets requests 0, 3, 6, ...; its
      * 21st is request 60, at 05:00, the first rejection.  The 40
      * admissions after the first 20 are the estimated overshoot. */
@@ -373,7 +373,7 @@ static void test_clock_offset_moves_day(void)
 static void test_time_zone_day_start_reported(void)
 {
     /* A server at UTC+05:00 starts its day at 19:00 UTC: 20 pass from
-     * 00:00 and 20 more from 19:00; the text report says where. */
+     * 00:00 and 20 more from 19:00; the text report gives the time. */
     char *dir = (char *)tst_tmpdir();
     char *path = tst_write_file(dir, "tz.ini",
                                 "[limits]\nminer = 20\nwindow = utc+05:00\n"
@@ -478,7 +478,7 @@ static void test_gcra_exact(void)
     CU_ASSERT_EQUAL(algo_at(a, "hk", 4, DAY0_US + 15 * MIN_US - 1).outcome,
                     RL_REJECTED_CLIENT);
     CU_ASSERT_EQUAL(algo_at(a, "hk", 4, DAY0_US + 15 * MIN_US).outcome, RL_ALLOWED);
-    /* A limit of 0 never admits, and says so. */
+    /* A limit of 0 never admits, and its reset time is INT64_MAX. */
     d = algo_at(a, "other", 0, DAY0_US);
     CU_ASSERT_EQUAL(d.outcome, RL_REJECTED_CLIENT);
     CU_ASSERT_EQUAL(d.reset_us, INT64_MAX);
