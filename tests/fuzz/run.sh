@@ -4,8 +4,8 @@
 #   tests/fuzz/run.sh TARGET|all SECONDS
 #
 # TARGET is a harness name without the fuzz_ prefix (duration, time,
-# window, dotenv, taskdef, scenario, server_body), or "all" to run each in
-# turn for SECONDS seconds.  The build goes to build-fuzz/ (FUZZ_BUILD_DIR
+# window, dotenv, taskdef, scenario, server_body, trace), or "all" to run
+# each in turn for SECONDS seconds.  The build goes to build-fuzz/ (FUZZ_BUILD_DIR
 # overrides it); the seed corpus in tests/fuzz/corpus/TARGET is copied to
 # build-fuzz/corpus/TARGET, where new inputs accumulate, so the shipped
 # seeds stay as they are.  Crashes land in build-fuzz/artifacts/TARGET/.
