@@ -5,10 +5,11 @@
 #
 # TARGET is a harness name without the fuzz_ prefix (duration, time,
 # window, dotenv, taskdef, scenario, server_body, trace), or "all" to run
-# each in turn for SECONDS seconds.  The build goes to build-fuzz/ (FUZZ_BUILD_DIR
-# overrides it); the seed corpus in tests/fuzz/corpus/TARGET is copied to
-# build-fuzz/corpus/TARGET, where new inputs accumulate, so the shipped
-# seeds stay as they are.  Crashes land in build-fuzz/artifacts/TARGET/.
+# each in turn for SECONDS seconds.  The build goes to build-fuzz/, or to
+# FUZZ_BUILD_DIR when set.  The seed corpus in tests/fuzz/corpus/TARGET is
+# copied to build-fuzz/corpus/TARGET, where new inputs accumulate, so the
+# shipped seeds stay as they are.  Crashes land in
+# build-fuzz/artifacts/TARGET/.
 # Exit status: 0 when no harness crashed, 1 when one did, 2 on bad usage.
 set -eu
 
