@@ -2,15 +2,21 @@
 # bench/loadgen.sh: the load generator's throughput and pacing against a
 # loopback nginx that responds to every request with a fixed 11-byte body.
 #
-#   bench/loadgen.sh [DURATION_S [CONNECTIONS [THREADS [RATE]]]]
+#   bench/loadgen.sh [DURATION_S [CONNECTIONS [THREADS [RATE [REPEATS]]]]]
 #
 # In one run, against one nginx (one worker process, its own config on a
-# free port, not a daemon, in a temporary directory):
+# free port, not a daemon, in a temporary directory), REPEATS times
+# (default 3), alternating so that background load falls on both alike:
 #   1. wrk -t THREADS -c CONNECTIONS for DURATION_S seconds (GET /);
 #   2. ratelab load --rate max with the same connections, threads, duration
 #      and request (GET /, from a template);
+# then REPEATS runs of
 #   3. ratelab load --rate RATE/s (default 20000) for DURATION_S seconds:
 #      achieved vs target rate, late sends, latency.
+# Each line shows how long nginx's worker waited for a CPU while it was
+# runnable (its run queue wait from /proc/PID/schedstat): a high share
+# means the machine was oversubscribed during that run.  The summary
+# compares the medians.
 # Defaults: 10 s, 50 connections, 2 threads.  RATELAB names the binary
 # (default: build/ratelab, then build-*/ratelab).  nginx-light and wrk are
 # installed with apt-get when missing and the script runs as root.  nginx
@@ -21,14 +27,20 @@ DURATION=${1:-10}
 CONNECTIONS=${2:-50}
 THREADS=${3:-2}
 RATE=${4:-20000}
+REPEATS=${5:-3}
 
 cd "$(dirname "$0")/.."
-case "$DURATION$CONNECTIONS$THREADS$RATE" in
+case "$DURATION$CONNECTIONS$THREADS$RATE$REPEATS" in
 *[!0-9]*)
-    echo "loadgen.sh: DURATION_S, CONNECTIONS, THREADS and RATE must be whole numbers" >&2
+    echo "loadgen.sh: DURATION_S, CONNECTIONS, THREADS, RATE and REPEATS must be" \
+        "whole numbers" >&2
     exit 2
     ;;
 esac
+if [ "$REPEATS" -lt 1 ] || [ "$REPEATS" -gt 9 ]; then
+    echo "loadgen.sh: REPEATS must be from 1 to 9 (got $REPEATS)" >&2
+    exit 2
+fi
 
 if [ -z "${RATELAB:-}" ]; then
     for candidate in build/ratelab build-*/ratelab ../build-*/ratelab; do
@@ -115,34 +127,89 @@ done
 url="http://127.0.0.1:$port"
 printf '{"method": "GET", "path": "/"}\n' >"$dir/get.json"
 echo "nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') on $url; $(nproc) CPUs;" \
-    "$DURATION s per run, $CONNECTIONS connections, $THREADS threads"
+    "$DURATION s per run, $CONNECTIONS connections, $THREADS threads, $REPEATS repeats"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# 1. wrk, closed loop.
-wrk_rps=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" "$url/" |
-    awk '/^Requests\/sec:/ { print $2 }')
-echo "wrk                      $wrk_rps requests/s"
-
-# 2. ratelab, closed loop, same request.
-"$RATELAB" load --target "$url" --rate max --connections "$CONNECTIONS" \
-    --threads "$THREADS" --duration "${DURATION}s" --template "$dir/get.json" \
-    --json --out "$dir/max.json" >/dev/null
+# nginx's worker process, for its run queue wait.
+worker_pid=$(pgrep -P "$nginx_pid" 2>/dev/null | head -1 || true)
+# Prints nginx's cumulative run queue wait in nanoseconds (0 if unknown).
+nginx_wait_ns() {
+    if [ -n "$worker_pid" ] && [ -r "/proc/$worker_pid/schedstat" ]; then
+        cut -d' ' -f2 "/proc/$worker_pid/schedstat"
+    else
+        echo 0
+    fi
+}
+# Runs "$@" and prints nginx's run queue wait during it as a share of
+# DURATION_S, e.g. "31 %".
+nginx_wait_share() {
+    local before after
+    before=$(nginx_wait_ns)
+    "$@"
+    after=$(nginx_wait_ns)
+    awk -v a="$before" -v b="$after" -v d="$DURATION" \
+        'BEGIN { printf "%.0f %%", 100 * (b - a) / 1e9 / d }'
+}
 # Reads a top-level number from a result file (one key per line).
 field() { sed -n "s/^ \"$1\": \([0-9.eE+-]*\),*$/\1/p" "$2" | head -1; }
-rl_rps=$(field requests_per_second "$dir/max.json")
-awk -v r="$rl_rps" 'BEGIN { printf "ratelab load --rate max  %.2f requests/s\n", r }'
-awk -v a="$rl_rps" -v b="$wrk_rps" 'BEGIN { printf "ratio                    %.1f %% of wrk (goal: at least 80 %%)\n", 100 * a / b }'
+# Prints the median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+run_wrk() {
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" "$url/" >"$dir/wrk.txt"
+}
+run_ratelab() { # RATE_ARG OUT_FILE
+    "$RATELAB" load --target "$url" --rate "$1" --connections "$CONNECTIONS" \
+        --threads "$THREADS" --duration "${DURATION}s" --template "$dir/get.json" \
+        --json --out "$2" >/dev/null
+}
+
+# 1 and 2, alternating: wrk and ratelab --rate max, closed loop.
+wrk_all=""
+rl_all=""
+for i in $(seq 1 "$REPEATS"); do
+    wait_share=$(nginx_wait_share run_wrk)
+    wrk_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.txt")
+    printf 'run %d  wrk                      %10.2f requests/s  (nginx waited for a CPU %s)\n' \
+        "$i" "$wrk_rps" "$wait_share"
+    wait_share=$(nginx_wait_share run_ratelab max "$dir/max.json")
+    rl_rps=$(field requests_per_second "$dir/max.json")
+    printf 'run %d  ratelab load --rate max  %10.2f requests/s  (nginx waited for a CPU %s)\n' \
+        "$i" "$rl_rps" "$wait_share"
+    wrk_all="$wrk_all $wrk_rps"
+    rl_all="$rl_all $rl_rps"
+done
+# shellcheck disable=SC2086 # the lists are numbers separated by spaces
+wrk_median=$(median $wrk_all)
+# shellcheck disable=SC2086
+rl_median=$(median $rl_all)
+awk -v a="$rl_median" -v b="$wrk_median" 'BEGIN {
+    printf "median wrk %.2f/s, ratelab %.2f/s: ratio %.1f %% (goal: at least 80 %%)\n",
+        b, a, 100 * a / b }'
 
 # 3. ratelab, constant rate.
-"$RATELAB" load --target "$url" --rate "$RATE/s" --connections "$CONNECTIONS" \
-    --threads "$THREADS" --duration "${DURATION}s" --template "$dir/get.json" \
-    --json --out "$dir/rate.json" >/dev/null
-achieved=$(field achieved_rate "$dir/rate.json")
-late=$(field late_sends "$dir/rate.json")
-sent=$(field requests "$dir/rate.json")
-not_sent=$(field not_sent "$dir/rate.json")
-p99=$(sed -n '/"latency_us"/,/}/s/^  "p99": \([0-9]*\),*$/\1/p' "$dir/rate.json")
-awk -v a="$achieved" -v t="$RATE" -v late="$late" -v sent="$sent" -v ns="$not_sent" \
-    -v p99="$p99" 'BEGIN {
-    printf "ratelab load --rate %d/s achieved %.1f/s = %.2f %% of target (goal: within 1 %%)\n", t, a, 100 * a / t
-    printf "                         %d sent, %d late (> 1 ms), %d not sent, latency p99 %.3f ms\n", sent, late, ns, p99 / 1000
-}'
+late_all=""
+p99_all=""
+achieved_all=""
+for i in $(seq 1 "$REPEATS"); do
+    wait_share=$(nginx_wait_share run_ratelab "$RATE/s" "$dir/rate.json")
+    achieved=$(field achieved_rate "$dir/rate.json")
+    late=$(field late_sends "$dir/rate.json")
+    sent=$(field requests "$dir/rate.json")
+    not_sent=$(field not_sent "$dir/rate.json")
+    p99=$(sed -n '/"latency_us"/,/}/s/^  "p99": \([0-9]*\),*$/\1/p' "$dir/rate.json")
+    awk -v i="$i" -v a="$achieved" -v t="$RATE" -v late="$late" -v sent="$sent" \
+        -v ns="$not_sent" -v p99="$p99" -v w="$wait_share" 'BEGIN {
+        printf "run %d  --rate %d/s achieved %.1f/s = %.2f %%; %d sent, %d late (%.1f %%), %d not sent, latency p99 %.3f ms (nginx waited for a CPU %s)\n",
+            i, t, a, 100 * a / t, sent, late, (sent > 0 ? 100 * late / sent : 0), ns, p99 / 1000, w
+    }'
+    achieved_all="$achieved_all $achieved"
+    late_all="$late_all $(awk -v l="$late" -v s="$sent" 'BEGIN { print (s > 0 ? 100 * l / s : 0) }')"
+    p99_all="$p99_all $p99"
+done
+# shellcheck disable=SC2086
+awk -v a="$(median $achieved_all)" -v t="$RATE" -v late="$(median $late_all)" \
+    -v p99="$(median $p99_all)" 'BEGIN {
+    printf "median --rate %d/s: achieved %.2f %% of target (goal: within 1 %%), late sends %.1f %%, latency p99 %.3f ms\n",
+        t, 100 * a / t, late, p99 / 1000 }'
