@@ -36,6 +36,7 @@
 #define SECONDS_PER_DAY 86400
 #define TIMESTAMP_MAX_AGE_S 300
 #define TIMESTAMP_MAX_AHEAD_S 60
+#define SRV_EXPIRY_MAX_S 253402300799LL /* 9999-12-31T23:59:59Z */
 
 srv_route srv_route_find(const char *path)
 {
@@ -192,6 +193,11 @@ static json_t *success_body(srv_route route, const srv_access_request *req,
     char key[SRV_KEY_MAX + 48];
     const char *who = route == SRV_ROUTE_MINER_SPECIFIC ? req->miner_hotkey : req->hotkey;
 
+    /* The client chooses expiry: cap it at 9999-12-31T23:59:59Z, the last
+     * second rl_time_format_iso8601 writes, so the conversion to
+     * microseconds cannot overflow. */
+    if (expiry_s > SRV_EXPIRY_MAX_S)
+        expiry_s = SRV_EXPIRY_MAX_S;
     rl_time_format_iso8601(expiry_s * RL_US_PER_SEC, expiry, sizeof(expiry));
     snprintf(prefix, sizeof(prefix), "data/hotkey=%s/", who);
     snprintf(url, sizeof(url), "%s?prefix=%s", FAKE_BASE_URL, prefix);
