@@ -28,20 +28,16 @@ typedef struct cli_command {
     cli_command_fn run;
 } cli_command;
 
-/* Subcommands.  A command is defined (strongly) by its cmd_*.c file; the
- * weak declarations let the binary link while a command is not built yet,
- * and main() leaves out any whose function is missing. */
-#define CLI_DECLARE(name)                                                      \
-    extern const cli_command cli_cmd_##name __attribute__((weak))
-CLI_DECLARE(sim);
-CLI_DECLARE(limits);
-CLI_DECLARE(check);
-CLI_DECLARE(sweep);
-CLI_DECLARE(serve);
-CLI_DECLARE(load);
-CLI_DECLARE(probe);
-CLI_DECLARE(merge);
-CLI_DECLARE(store_bench);
+/* Subcommands, each defined by its cmd_*.c file. */
+extern const cli_command cli_cmd_sim;
+extern const cli_command cli_cmd_limits;
+extern const cli_command cli_cmd_check;
+extern const cli_command cli_cmd_sweep;
+extern const cli_command cli_cmd_serve;
+extern const cli_command cli_cmd_load;
+extern const cli_command cli_cmd_probe;
+extern const cli_command cli_cmd_merge;
+extern const cli_command cli_cmd_store_bench;
 
 /* Prints "ratelab: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,25 +15,19 @@
 #define RATELAB_VERSION "unknown"
 #endif
 
-/* In the order `ratelab help` lists them; NULL entries are commands whose
- * source is not part of this build. */
-static const cli_command *commands(size_t i)
-{
-    const cli_command *table[] = {
-        &cli_cmd_sim,   &cli_cmd_check, &cli_cmd_sweep, &cli_cmd_limits,
-        &cli_cmd_serve, &cli_cmd_load,  &cli_cmd_probe, &cli_cmd_merge,
-        &cli_cmd_store_bench,
-    };
-    return i < sizeof(table) / sizeof(table[0]) ? table[i] : NULL;
-}
-#define COMMAND_SLOTS 9
+/* In the order `ratelab help` lists them. */
+static const cli_command *const commands[] = {
+    &cli_cmd_sim,   &cli_cmd_check, &cli_cmd_sweep, &cli_cmd_limits,
+    &cli_cmd_serve, &cli_cmd_load,  &cli_cmd_probe, &cli_cmd_merge,
+    &cli_cmd_store_bench,
+};
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
 static const cli_command *find_command(const char *name)
 {
-    for (size_t i = 0; i < COMMAND_SLOTS; i++) {
-        const cli_command *c = commands(i);
-        if (c != NULL && strcmp(c->name, name) == 0)
-            return c;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
     }
     return NULL;
 }
@@ -44,11 +38,8 @@ static void print_overview(FILE *out)
                  "and does a live endpoint enforce the limits it was given?\n\n"
                  "Usage: ratelab COMMAND [OPTIONS] [ARGS]\n\nCommands:\n",
             RATELAB_VERSION);
-    for (size_t i = 0; i < COMMAND_SLOTS; i++) {
-        const cli_command *c = commands(i);
-        if (c != NULL)
-            fprintf(out, "  %-12s %s\n", c->name, c->summary);
-    }
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "  %-12s %s\n", "help", "show this list, or one command's options");
     fprintf(out, "  %-12s %s\n", "version", "print the version");
     fprintf(out, "\nExit status: 0 success, 1 a check failed, 2 bad input.\n"
