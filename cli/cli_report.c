@@ -123,6 +123,52 @@ static int compare_paths(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int is_scenario_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".ini") == 0;
+}
+
+/* Checks that the *.ini entry `name` of dir is a regular file (a link to
+ * one counts) and adds it.  Anything else named *.ini is an error, not
+ * skipped: a run that silently drops a scenario would pass a gate it was
+ * meant to fail.  Returns 0, or -1 after printing the error. */
+static int add_directory_entry(cli_path_list *l, const char *dir, const char *name)
+{
+    char path[SIM_PATH_MAX];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s%s%s", dir,
+                     dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        cli_error("%s/%s: the path is too long (at most %d bytes); move the "
+                  "scenario to a shorter path",
+                  dir, name, SIM_PATH_MAX - 1);
+        return -1;
+    }
+    if (stat(path, &st) != 0) {
+        int saved = errno;
+        if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            cli_error("cannot read %s: it is a symbolic link whose target cannot "
+                      "be read (%s); fix or remove the link",
+                      path, strerror(saved));
+        else
+            cli_error("cannot read %s: %s", path, strerror(saved));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cli_error("cannot use %s: it is %s, but a scenario must be a regular file; "
+                  "rename it so that its name does not end in .ini, or move it out "
+                  "of %s",
+                  path,
+                  S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, socket or device", dir);
+        return -1;
+    }
+    return path_list_add(l, path);
+}
+
+/* Adds the *.ini files directly in dir, sorted by name. */
 static int add_directory(cli_path_list *l, const char *dir)
 {
     DIR *d = opendir(dir);
@@ -134,19 +180,20 @@ static int add_directory(cli_path_list *l, const char *dir)
         cli_error("cannot open directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        char path[REPORT_PATH_MAX];
-        size_t n = strlen(e->d_name);
-        struct stat st;
-
-        if (e->d_name[0] == '.' || n <= 4 || strcmp(e->d_name + n - 4, ".ini") != 0)
-            continue;
-        if (snprintf(path, sizeof(path), "%s%s%s", dir,
-                     dir[strlen(dir) - 1] == '/' ? "" : "/",
-                     e->d_name) >= (int)sizeof(path) ||
-            stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        rc = path_list_add(l, path);
+    for (;;) {
+        errno = 0;
+        e = readdir(d);
+        if (e == NULL) {
+            if (errno != 0) {
+                cli_error("cannot list directory %s: %s", dir, strerror(errno));
+                rc = -1;
+            }
+            break;
+        }
+        if (is_scenario_name(e->d_name) && add_directory_entry(l, dir, e->d_name) < 0) {
+            rc = -1;
+            break;
+        }
     }
     closedir(d);
     if (rc == 0 && l->n == first) {
@@ -164,11 +211,23 @@ int cli_collect_scenarios(cli_path_list *l, int argc, char *const *argv)
 {
     for (int i = 0; i < argc; i++) {
         struct stat st;
+        int rc;
+
         if (stat(argv[i], &st) != 0) {
             cli_error("cannot read %s: %s", argv[i], strerror(errno));
             return -1;
         }
-        int rc = S_ISDIR(st.st_mode) ? add_directory(l, argv[i]) : path_list_add(l, argv[i]);
+        if (S_ISDIR(st.st_mode)) {
+            rc = add_directory(l, argv[i]);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = path_list_add(l, argv[i]);
+        } else {
+            /* A FIFO or a device could block the read forever. */
+            cli_error("cannot use %s: it is a FIFO, socket or device; name a "
+                      "scenario file or a directory of them",
+                      argv[i]);
+            rc = -1;
+        }
         if (rc < 0)
             return -1;
     }

@@ -72,9 +72,13 @@ typedef struct cli_path_list {
 } cli_path_list;
 
 /*
- * Expands arguments into scenario files: a file stands for itself, a
- * directory for the regular *.ini files directly in it (sorted by name,
- * hidden files skipped).  Returns 0, or -1 after printing the error.
+ * Expands arguments into scenario files: a regular file stands for itself,
+ * a directory for the *.ini files directly in it (sorted by name; hidden
+ * files and names not ending in .ini are skipped).  A *.ini entry that
+ * cannot be read (a dangling link, no permission), whose path is longer
+ * than SIM_PATH_MAX - 1 bytes, or that is not a regular file is an error,
+ * as is an argument that is neither a file nor a directory.  Returns 0, or
+ * -1 after printing the error naming the entry.
  */
 int cli_collect_scenarios(cli_path_list *l, int argc, char *const *argv);
 void cli_path_list_free(cli_path_list *l);

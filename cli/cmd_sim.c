@@ -12,13 +12,11 @@
  * failed, 2 bad input (option, file, scenario, or a run that cannot be
  * made).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_report.h"
@@ -40,7 +38,8 @@ static const char sim_usage[] =
     "\n"
     "Each FILE is a scenario (INI: [scenario], [limits], [population NAME],\n"
     "[expect]; see docs/scenarios.md).  A DIR runs every *.ini file directly\n"
-    "in it, sorted by name; subdirectories and hidden files are skipped.\n"
+    "in it, sorted by name; hidden files and other names are skipped, and a\n"
+    "*.ini entry that is not a readable regular file is an error.\n"
     "Every request is decided by the same limiter core as `ratelab serve`,\n"
     "with an in-memory store.\n"
     "\n"
@@ -122,12 +121,6 @@ typedef struct sim_options {
     int n_limit_sets;
     const char *window;
 } sim_options;
-
-/* A growing list of malloc'd paths. */
-typedef struct path_list {
-    char **paths;
-    size_t n, cap;
-} path_list;
 
 static int parse_u64(const char *text, uint64_t *out)
 {
@@ -293,102 +286,8 @@ static int parse_options(int argc, char **argv, sim_options *opt)
     return check_trace_options(opt, argc - optind);
 }
 
-static void path_list_free(path_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->paths[i]);
-    free(l->paths);
-}
-
-/* Appends a copy of path; returns 0 or -1 (out of memory, reported). */
-static int path_list_add(path_list *l, const char *path)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **bigger = realloc(l->paths, cap * sizeof(*bigger));
-        if (bigger == NULL)
-            goto nomem;
-        l->paths = bigger;
-        l->cap = cap;
-    }
-    l->paths[l->n] = strdup(path);
-    if (l->paths[l->n] == NULL)
-        goto nomem;
-    l->n++;
-    return 0;
-
-nomem:
-    cli_error("out of memory listing scenario files");
-    return -1;
-}
-
-static int compare_paths(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int is_scenario_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".ini") == 0;
-}
-
-/* Adds the regular *.ini files directly in dir, sorted by name. */
-static int add_directory(path_list *l, const char *dir)
-{
-    DIR *d = opendir(dir);
-    size_t first = l->n;
-    struct dirent *e;
-    int rc = 0;
-
-    if (d == NULL) {
-        cli_error("cannot open directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        char path[SIM_PATH_MAX];
-        struct stat st;
-
-        if (!is_scenario_name(e->d_name))
-            continue;
-        int n = snprintf(path, sizeof(path), "%s%s%s", dir,
-                         dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
-        if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) != 0 ||
-            !S_ISREG(st.st_mode))
-            continue;
-        rc = path_list_add(l, path);
-    }
-    closedir(d);
-    if (rc == 0 && l->n == first) {
-        cli_error("no scenario files (*.ini) in directory %s; name a file or a "
-                  "directory that contains some",
-                  dir);
-        rc = -1;
-    }
-    if (rc == 0)
-        qsort(l->paths + first, l->n - first, sizeof(*l->paths), compare_paths);
-    return rc;
-}
-
-/* Expands the arguments into scenario paths; returns 0 or -1 (reported). */
-static int collect_paths(path_list *l, int argc, char **argv)
-{
-    for (int i = 0; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            cli_error("cannot read %s: %s", argv[i], strerror(errno));
-            return -1;
-        }
-        int rc =
-            S_ISDIR(st.st_mode) ? add_directory(l, argv[i]) : path_list_add(l, argv[i]);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* Parses every file; stops at the first error (printed). */
-static int load_scenarios(const path_list *l, sim_scenario *scenarios)
+static int load_scenarios(const cli_path_list *l, sim_scenario *scenarios)
 {
     rl_error err;
 
@@ -619,7 +518,7 @@ static int run_trace(const sim_options *opt, int nargs, char **args)
 static int run_sim(int argc, char **argv)
 {
     sim_options opt;
-    path_list paths = {0};
+    cli_path_list paths = {0};
     sim_scenario *scenarios = NULL;
     int status;
 
@@ -634,7 +533,7 @@ static int run_sim(int argc, char **argv)
     if (opt.trace != NULL)
         return run_trace(&opt, argc - optind, argv + optind);
     status = CLI_EXIT_USAGE;
-    if (collect_paths(&paths, argc - optind, argv + optind) < 0)
+    if (cli_collect_scenarios(&paths, argc - optind, argv + optind) < 0)
         goto done;
     scenarios = calloc(paths.n, sizeof(*scenarios));
     if (scenarios == NULL) {
@@ -649,7 +548,7 @@ done:
     for (size_t i = 0; scenarios != NULL && i < paths.n; i++)
         sim_scenario_free(&scenarios[i]);
     free(scenarios);
-    path_list_free(&paths);
+    cli_path_list_free(&paths);
     return status;
 }
 

@@ -10,7 +10,8 @@
  *     floor/ceil arithmetic, for many (interval, phase, window) triples;
  *   - determinism for a seed, and a different seed giving a different run;
  *   - auth-invalid clients under both policies;
- *   - the command's exit codes (0, 1, 2) and directory runs.
+ *   - the command's exit codes (0, 1, 2) and directory runs, including
+ *     *.ini entries that cannot be used (an error, never skipped).
  *
  * Shipped scenarios are read from the source tree (RATELAB_SOURCE_DIR).
  */
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1007,6 +1009,87 @@ static void test_cli_directory_selection(void)
         free(files[i]);
 }
 
+/* Runs `ratelab sim DIR` and `ratelab check --env ENV DIR` and checks that
+ * both stop with exit status 2 and a message naming `entry`. */
+static void check_unusable_entry(const char *dir, const char *env, const char *entry,
+                                 const char *reason)
+{
+    tst_output out;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", dir, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, entry));
+    CU_ASSERT(tst_contains(out.err, reason));
+    CU_ASSERT_STRING_EQUAL(out.out, "");
+    tst_output_free(&out);
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "check", "--env", env, dir, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, entry));
+    CU_ASSERT(tst_contains(out.err, reason));
+    tst_output_free(&out);
+}
+
+static void test_cli_directory_unusable_entries(void)
+{
+    const char *tmp = tst_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    char dir[300], path[400];
+    snprintf(dir, sizeof(dir), "%s/unusable", tmp);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    char *ok = tst_write_file(dir, "a.ini", "[population miners]\ninterval = 72m\n");
+    char *env = tst_write_file(tmp, "deploy.env", "DAILY_LIMIT_PER_MINER=20\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+
+    /* A dangling symbolic link named *.ini. */
+    snprintf(path, sizeof(path), "%s/dangling.ini", dir);
+    CU_ASSERT_EQUAL_FATAL(symlink("no-such-target.ini", path), 0);
+    check_unusable_entry(dir, env, "dangling.ini", "symbolic link");
+    CU_ASSERT_EQUAL_FATAL(unlink(path), 0);
+
+    /* A directory named *.ini. */
+    snprintf(path, sizeof(path), "%s/folder.ini", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+    check_unusable_entry(dir, env, "folder.ini", "a directory");
+    CU_ASSERT_EQUAL_FATAL(rmdir(path), 0);
+
+    /* A FIFO named *.ini, which would block a read. */
+    snprintf(path, sizeof(path), "%s/pipe.ini", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0644), 0);
+    check_unusable_entry(dir, env, "pipe.ini", "FIFO");
+    /* Named directly, too. */
+    tst_output out;
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", path, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, "pipe.ini"));
+    tst_output_free(&out);
+    CU_ASSERT_EQUAL_FATAL(unlink(path), 0);
+
+    /* An entry whose path is longer than a scenario path may be: nested
+     * directories make the directory itself long enough. */
+    char deep[SIM_PATH_MAX + 64];
+    size_t used = (size_t)snprintf(deep, sizeof(deep), "%s", dir);
+    while (used < SIM_PATH_MAX - 60) {
+        used += (size_t)snprintf(deep + used, sizeof(deep) - used, "/%s",
+                                 "nested-directory-of-scenarios");
+        CU_ASSERT_EQUAL_FATAL(mkdir(deep, 0755), 0);
+    }
+    char *far = tst_write_file(deep, "a-scenario-whose-name-makes-the-path-too-long.ini",
+                               "[population miners]\ninterval = 72m\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(far);
+    check_unusable_entry(deep, env, "a-scenario-whose-name-makes-the-path-too-long.ini",
+                         "too long");
+
+    /* With the bad entries gone, the directory runs. */
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", dir, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    free(far);
+    free(ok);
+    free(env);
+}
+
 static void test_cli_help_sim(void)
 {
     tst_output out;
@@ -1045,6 +1128,7 @@ int main(void)
         {"cli failed expectation exit 1", test_cli_failed_expectation_exit_1},
         {"cli bad input exit 2", test_cli_bad_input_exit_2},
         {"cli directory selection", test_cli_directory_selection},
+        {"cli directory unusable entries", test_cli_directory_unusable_entries},
         {"cli help sim", test_cli_help_sim},
         CU_TEST_INFO_NULL,
     };
