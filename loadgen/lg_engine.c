@@ -555,6 +555,21 @@ static void count_not_sent(lg_worker *w)
 
 /* ---- the worker loop -------------------------------------------------- */
 
+/* Returns the calling thread's run queue wait so far in microseconds: the
+ * second field of /proc/thread-self/schedstat (Linux 3.17 and later, with
+ * CONFIG_SCHED_INFO), or 0 when it cannot be read. */
+static uint64_t thread_cpu_wait_us(void)
+{
+    unsigned long long run_ns = 0, wait_ns = 0;
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu %llu", &run_ns, &wait_ns) != 2)
+        wait_ns = 0;
+    fclose(f);
+    return (uint64_t)(wait_ns / 1000);
+}
+
 /* Runs libcurl and sleeps until a socket is ready, libcurl's timer
  * expires, the next request is due (when a slot is free to send it) or
  * LG_POLL_MAX_MS pass. */
@@ -584,6 +599,7 @@ static void *worker_main(void *arg)
     int64_t deadline = cfg->start_ns + cfg->duration_ns;
     /* A transfer ends within its own timeout; this is a backstop. */
     int64_t drain_ns = cfg->timeout_ms * 1000000LL + 1000000000LL;
+    uint64_t cpu_wait_start_us = thread_cpu_wait_us();
 
     for (;;) {
         int64_t now = lg_mono_ns();
@@ -611,6 +627,9 @@ static void *worker_main(void *arg)
         wait_for_work(w, now, next, deadline);
         collect_finished(w);
     }
+    uint64_t cpu_wait_end_us = thread_cpu_wait_us();
+    if (cpu_wait_end_us > cpu_wait_start_us)
+        w->stats.cpu_wait_us = cpu_wait_end_us - cpu_wait_start_us;
     atomic_store_explicit(&w->finished, 1, memory_order_release);
     return NULL;
 }

@@ -91,7 +91,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *s
     unsigned char registered_for = (st >> 2) & (LG_FD_WANT_IN | LG_FD_WANT_OUT);
     if (want == 0 || ((st & LG_FD_REGISTERED) && registered_for == want)) {
         /* Nothing to change in epoll: an unwanted socket is removed lazily. */
-        loop->fd_state[fd] = (unsigned char)((st & ~(LG_FD_WANT_IN | LG_FD_WANT_OUT)) | want);
+        loop->fd_state[fd] =
+            (unsigned char)((st & ~(LG_FD_WANT_IN | LG_FD_WANT_OUT)) | want);
         return 0;
     }
     return register_fd(loop, fd, want) < 0 ? -1 : 0;
@@ -103,7 +104,8 @@ static int on_timer(CURLM *multi, long timeout_ms, void *user)
 {
     lg_evloop *loop = user;
     (void)multi;
-    loop->curl_due_ns = timeout_ms < 0 ? -1 : lg_mono_ns() + (int64_t)timeout_ms * 1000000LL;
+    loop->curl_due_ns =
+        timeout_ms < 0 ? -1 : lg_mono_ns() + (int64_t)timeout_ms * 1000000LL;
     return 0;
 }
 

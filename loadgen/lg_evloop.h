@@ -6,9 +6,10 @@
  * Why not curl_multi_perform and curl_multi_poll: those visit every
  * transfer and poll every socket on each wake-up.  libcurl 7.88 also polls
  * a transfer's socket once more before reading it, unless
- * curl_multi_socket_action passed it that socket's events.  Here libcurl reports the sockets it wants
- * (CURLMOPT_SOCKETFUNCTION) and its timer (CURLMOPT_TIMERFUNCTION); the loop
- * hands it only the sockets epoll reports ready, with their events.
+ * curl_multi_socket_action passed it that socket's events.  Here libcurl
+ * reports the sockets it wants (CURLMOPT_SOCKETFUNCTION) and its timer
+ * (CURLMOPT_TIMERFUNCTION), and the loop hands it only the sockets epoll
+ * reports ready, with their events.
  *
  * Sockets libcurl no longer wants (an idle keep-alive connection between
  * two requests) stay registered, so a reused connection costs no
@@ -27,14 +28,14 @@
 #include <curl/curl.h>
 
 typedef struct lg_evloop {
-    CURLM *multi;           /* borrowed; must outlive the loop's use */
+    CURLM *multi; /* borrowed; must outlive the loop's use */
     int epoll_fd;
-    int timer_fd;           /* absolute CLOCK_MONOTONIC alarm */
-    int64_t alarm_ns;       /* the timer's expiry, 0 when disarmed */
-    int64_t curl_due_ns;    /* when libcurl's timer expires, -1: never */
+    int timer_fd;            /* absolute CLOCK_MONOTONIC alarm */
+    int64_t alarm_ns;        /* the timer's expiry, 0 when disarmed */
+    int64_t curl_due_ns;     /* when libcurl's timer expires, -1: never */
     unsigned char *fd_state; /* by descriptor: LG_FD_* bits, owned */
     int fd_state_len;
-    int running;            /* transfers libcurl reported still running */
+    int running; /* transfers libcurl reported still running */
 } lg_evloop;
 
 /* Creates the epoll and timer descriptors and installs the socket and

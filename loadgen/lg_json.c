@@ -164,8 +164,8 @@ json_t *lg_result_to_json(const lg_result *r)
 {
     const lg_stats *s = &r->stats;
     return json_pack(
-        "{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:b,"
-        "s:o,s:o,s:o,s:o,s:{s:o,s:o}}",
+        "{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,"
+        "s:b,s:o,s:o,s:o,s:o,s:{s:o,s:o}}",
         "format", LG_RESULT_FORMAT, "mode", r->mode, "target", r->target, "rate", r->rate,
         "connections", r->connections, "threads", r->threads, "runs", r->runs, "requests",
         (json_int_t)s->sent, "responses", (json_int_t)s->responses, "errors_total",
@@ -173,7 +173,8 @@ json_t *lg_result_to_json(const lg_result *r)
         "late_sends", (json_int_t)s->late, "not_sent", (json_int_t)s->not_sent,
         "requests_per_second", r->requests_per_second, "target_rate", r->target_rate,
         "achieved_rate", r->achieved_rate, "send_seconds", r->send_seconds,
-        "elapsed_seconds", r->elapsed_seconds, "interrupted", r->interrupted, "status",
+        "elapsed_seconds", r->elapsed_seconds, "cpu_wait_seconds",
+        (double)s->cpu_wait_us / 1e6, "interrupted", r->interrupted, "status",
         status_json(s), "errors", errors_json(s), "latency_us",
         lg_latency_summary_json(s->latency), "service_time_us",
         lg_latency_summary_json(s->service), "histograms", "latency",
@@ -217,16 +218,18 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where, rl_err
     int connections = 0, threads = 0, runs = 1, interrupted = 0;
     const char *mode = "", *target = "", *rate = "";
     double rps = 0, target_rate = 0, achieved = 0, send_s = 0, elapsed_s = 0;
+    double cpu_wait_s = 0; /* optional: results written before it existed lack it */
     json_t *hists = NULL;
     if (json_unpack((json_t *)j,
                     "{s:s,s:s,s:s,s:i,s:i,s?i,s:I,s:I,s:I,s:I,s:I,s:F,s:F,s:F,s:F,s:F,"
-                    "s:b,s:o}",
+                    "s?F,s:b,s:o}",
                     "mode", &mode, "target", &target, "rate", &rate, "connections",
                     &connections, "threads", &threads, "runs", &runs, "requests", &sent,
                     "responses", &responses, "unfinished", &unfinished, "late_sends",
                     &late, "not_sent", &not_sent, "requests_per_second", &rps,
                     "target_rate", &target_rate, "achieved_rate", &achieved,
-                    "send_seconds", &send_s, "elapsed_seconds", &elapsed_s, "interrupted",
+                    "send_seconds", &send_s, "elapsed_seconds", &elapsed_s,
+                    "cpu_wait_seconds", &cpu_wait_s, "interrupted",
                     &interrupted, "histograms", &hists) != 0) {
         rl_error_set(err, "%s: a load result key is missing or has the wrong type", where);
         return LG_ERR_INVALID;
@@ -238,6 +241,7 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where, rl_err
     s->unfinished = (uint64_t)unfinished;
     s->late = (uint64_t)late;
     s->not_sent = (uint64_t)not_sent;
+    s->cpu_wait_us = cpu_wait_s > 0 ? (uint64_t)(cpu_wait_s * 1e6 + 0.5) : 0;
     snprintf(r->mode, sizeof(r->mode), "%s", mode);
     snprintf(r->target, sizeof(r->target), "%s", target);
     snprintf(r->rate, sizeof(r->rate), "%s", rate);
@@ -319,6 +323,12 @@ void lg_result_print_text(FILE *out, const lg_result *r)
         fprintf(out, "pacing      %" PRIu64 " late sends (> 1 ms after the intended time), %" PRIu64
                      " not sent (no free connection in time)\n",
                 s->late, s->not_sent);
+    if (s->cpu_wait_us > 0 && r->elapsed_seconds > 0)
+        fprintf(out, "cpu wait    %.2f s: worker threads ready to run but waiting for a CPU "
+                     "(%.0f %% of %d threads x %.2f s)\n",
+                s->cpu_wait_us / 1e6,
+                100.0 * (s->cpu_wait_us / 1e6) / (r->threads * r->elapsed_seconds),
+                r->threads, r->elapsed_seconds);
 
     fprintf(out, "status     ");
     int any = 0;

@@ -82,6 +82,7 @@ void lg_stats_add(lg_stats *dst, const lg_stats *src)
     dst->unfinished += src->unfinished;
     dst->late += src->late;
     dst->not_sent += src->not_sent;
+    dst->cpu_wait_us += src->cpu_wait_us;
     for (int i = 0; i < LG_ERROR_KINDS; i++)
         dst->errors[i] += src->errors[i];
     for (int i = 0; i < LG_STATUS_CODES; i++)

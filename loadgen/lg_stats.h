@@ -16,6 +16,10 @@
  *               time (open-loop and replay modes only)
  *   not_sent    requests due before the end of the sending phase that were
  *               never sent, because every connection was busy
+ *   cpu_wait    time the worker threads were ready to run but waited for
+ *               a CPU (Linux run queue wait), summed over the threads: a
+ *               large share of the run means late sends and latency come
+ *               from an oversubscribed load generator, not the target
  *   latency     intended send time -> response (no coordinated omission)
  *   service     actual send time -> response
  * Only responses are recorded in the histograms.
@@ -53,6 +57,7 @@ typedef struct lg_stats {
     uint64_t unfinished;
     uint64_t late;
     uint64_t not_sent;
+    uint64_t cpu_wait_us; /* 0 when /proc/thread-self/schedstat is missing */
     uint64_t status[LG_STATUS_CODES];
     lg_hist *latency; /* owned */
     lg_hist *service; /* owned */

@@ -193,6 +193,38 @@ static void test_result_merge_adds_counts(void)
     lg_result_free(&b);
 }
 
+/* The CPU wait survives a JSON round trip and adds on merge; a result
+ * written before the key existed still reads, with no wait. */
+static void test_result_cpu_wait_round_trip(void)
+{
+    lg_result a, back, old;
+    rl_error err;
+    CU_ASSERT_FATAL(lg_result_init(&a) == 0 && lg_result_init(&back) == 0 &&
+                    lg_result_init(&old) == 0);
+    snprintf(a.mode, sizeof(a.mode), "rate");
+    a.stats.sent = 3;
+    a.stats.cpu_wait_us = 1250000;
+    a.send_seconds = 1;
+
+    json_t *j = lg_result_to_json(&a);
+    CU_ASSERT_FATAL(j != NULL);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "cpu_wait_seconds")), 1.25,
+                           1e-9);
+    CU_ASSERT_EQUAL(lg_result_from_json(&back, j, "a.json", &err), 0);
+    CU_ASSERT_EQUAL(back.stats.cpu_wait_us, 1250000);
+
+    json_object_del(j, "cpu_wait_seconds");
+    CU_ASSERT_EQUAL(lg_result_from_json(&old, j, "old.json", &err), 0);
+    CU_ASSERT_EQUAL(old.stats.cpu_wait_us, 0);
+
+    lg_result_merge(&back, &a);
+    CU_ASSERT_EQUAL(back.stats.cpu_wait_us, 2500000);
+    json_decref(j);
+    lg_result_free(&a);
+    lg_result_free(&back);
+    lg_result_free(&old);
+}
+
 /* ---- rates ------------------------------------------------------------ */
 
 static void test_rate_parse_units(void)
@@ -369,6 +401,7 @@ int main(void)
         {"hist merge is exact", test_hist_merge_is_exact},
         {"hist JSON round trip merges", test_hist_json_round_trip_merges},
         {"result merge adds counts", test_result_merge_adds_counts},
+        {"result CPU wait round trip", test_result_cpu_wait_round_trip},
         {"rate parse units", test_rate_parse_units},
         {"rate parse rejects bad forms", test_rate_parse_rejects_bad_forms},
         {"rate schedule offsets", test_rate_schedule_offsets},
