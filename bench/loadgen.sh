@@ -14,9 +14,10 @@
 #   3. ratelab load --rate RATE/s (default 20000) for DURATION_S seconds:
 #      achieved vs target rate, late sends, latency.
 # Each line shows how long nginx's worker waited for a CPU while it was
-# runnable (its run queue wait from /proc/PID/schedstat): a high share
-# means the machine was oversubscribed during that run.  The summary
-# compares the medians.
+# runnable (its run queue wait from /proc/PID/schedstat), and for ratelab
+# its workers' cpu_wait_seconds, as shares of the run: a high share means
+# the machine was oversubscribed during that run.  The summary compares
+# the medians.
 # Defaults: 10 s, 50 connections, 2 threads.  RATELAB names the binary
 # (default: build/ratelab, then build-*/ratelab).  nginx-light and wrk are
 # installed with apt-get when missing and the script runs as root.  nginx
@@ -152,6 +153,12 @@ nginx_wait_share() {
 }
 # Reads a top-level number from a result file (one key per line).
 field() { sed -n "s/^ \"$1\": \([0-9.eE+-]*\),*$/\1/p" "$2" | head -1; }
+# Prints ratelab's worker CPU wait from a result file as a share of
+# THREADS x DURATION_S, e.g. "12 %" ("n/a" from builds that lack it).
+ratelab_wait_share() {
+    awk -v w="$(field cpu_wait_seconds "$1")" -v t="$THREADS" -v d="$DURATION" \
+        'BEGIN { if (w == "") print "n/a"; else printf "%.0f %%", 100 * w / t / d }'
+}
 # Prints the median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
     if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -175,8 +182,8 @@ for i in $(seq 1 "$REPEATS"); do
         "$i" "$wrk_rps" "$wait_share"
     wait_share=$(nginx_wait_share run_ratelab max "$dir/max.json")
     rl_rps=$(field requests_per_second "$dir/max.json")
-    printf 'run %d  ratelab load --rate max  %10.2f requests/s  (nginx waited for a CPU %s)\n' \
-        "$i" "$rl_rps" "$wait_share"
+    printf 'run %d  ratelab load --rate max  %10.2f requests/s  (nginx waited for a CPU %s, ratelab %s)\n' \
+        "$i" "$rl_rps" "$wait_share" "$(ratelab_wait_share "$dir/max.json")"
     wrk_all="$wrk_all $wrk_rps"
     rl_all="$rl_all $rl_rps"
 done
@@ -200,9 +207,10 @@ for i in $(seq 1 "$REPEATS"); do
     not_sent=$(field not_sent "$dir/rate.json")
     p99=$(sed -n '/"latency_us"/,/}/s/^  "p99": \([0-9]*\),*$/\1/p' "$dir/rate.json")
     awk -v i="$i" -v a="$achieved" -v t="$RATE" -v late="$late" -v sent="$sent" \
-        -v ns="$not_sent" -v p99="$p99" -v w="$wait_share" 'BEGIN {
-        printf "run %d  --rate %d/s achieved %.1f/s = %.2f %%; %d sent, %d late (%.1f %%), %d not sent, latency p99 %.3f ms (nginx waited for a CPU %s)\n",
-            i, t, a, 100 * a / t, sent, late, (sent > 0 ? 100 * late / sent : 0), ns, p99 / 1000, w
+        -v ns="$not_sent" -v p99="$p99" -v w="$wait_share" \
+        -v rw="$(ratelab_wait_share "$dir/rate.json")" 'BEGIN {
+        printf "run %d  --rate %d/s achieved %.1f/s = %.2f %%; %d sent, %d late (%.1f %%), %d not sent, latency p99 %.3f ms (nginx waited for a CPU %s, ratelab %s)\n",
+            i, t, a, 100 * a / t, sent, late, (sent > 0 ? 100 * late / sent : 0), ns, p99 / 1000, w, rw
     }'
     achieved_all="$achieved_all $achieved"
     late_all="$late_all $(awk -v l="$late" -v s="$sent" 'BEGIN { print (s > 0 ? 100 * l / s : 0) }')"
