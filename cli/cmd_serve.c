@@ -260,8 +260,7 @@ static int setup_store(serve_options *o, redis_factory *rf, char *masked, size_t
     rl_redis_options_init(&rf->opt);
     rf->opt.logger = cli_logger();
     if (rl_store_redis_create(url, &rf->opt, &probe, &err) < 0) {
-        cli_error("cannot use store %s: %s; start the Redis server or fix --store", masked,
-                  err.message);
+        cli_error("--store: %s", err.message);
         return CLI_EXIT_USAGE;
     }
     rl_store_destroy(probe);
