@@ -71,12 +71,26 @@ int rl_limits_role_index(const rl_limits *l, const char *name)
     return -1;
 }
 
+int rl_limits_role_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n >= RL_ROLE_NAME_MAX || name[0] < 'a' || name[0] > 'z')
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
 int rl_limits_add_role(rl_limits *l, const char *name)
 {
     int i = rl_limits_role_index(l, name);
     if (i >= 0)
         return i;
-    if (name[0] == '\0' || strlen(name) >= RL_ROLE_NAME_MAX)
+    if (!rl_limits_role_name_valid(name))
         return RL_ERR_INVALID;
     if (l->nroles >= RL_MAX_ROLES)
         return RL_ERR_RANGE;
@@ -279,6 +293,15 @@ static int classify_variable(const char *name, const char *origin, char *role,
     for (size_t i = 0; suffix[i] != '\0'; i++)
         role[i] = (char)tolower((unsigned char)suffix[i]);
     role[strlen(suffix)] = '\0';
+    /* The characters and the length are checked above, so only the first
+     * character can break the rule that scenario roles follow. */
+    if (!rl_limits_role_name_valid(role)) {
+        rl_error_set(err, "%s: %s names role '%s', but a role name must start "
+                          "with a letter (then letters, digits or '_'), as in "
+                          "DAILY_LIMIT_PER_MINER: rename the variable",
+                     origin, name, role);
+        return RL_ERR_INVALID;
+    }
     return VARIABLE_ROLE;
 }
 

@@ -68,9 +68,20 @@ void rl_limits_init_defaults(rl_limits *l);
 /* Returns the index of a role, or -1. */
 int rl_limits_role_index(const rl_limits *l, const char *name);
 
+/* The role-name rule, for messages: scenario roles and the <NAME> of
+ * DAILY_LIMIT_PER_<NAME> (lower-cased) both follow it. */
+#define RL_ROLE_NAME_RULE                                                      \
+    "a lower-case name of up to 31 letters, digits or '_', starting with a "   \
+    "letter, such as miner"
+
+/* Returns 1 when name follows RL_ROLE_NAME_RULE: 1 to RL_ROLE_NAME_MAX - 1
+ * bytes, an ASCII lower-case letter first, then ASCII lower-case letters,
+ * digits and '_'.  Returns 0 otherwise. */
+int rl_limits_role_name_valid(const char *name);
+
 /* Returns the index of a role, adding it (limit 0, source default) when it is
  * new; RL_ERR_RANGE when RL_MAX_ROLES are in use, RL_ERR_INVALID when the
- * name is empty or does not fit RL_ROLE_NAME_MAX. */
+ * name breaks RL_ROLE_NAME_RULE. */
 int rl_limits_add_role(rl_limits *l, const char *name);
 
 /* Returns the source name: "default", "environment", "file", "scenario",

@@ -295,29 +295,8 @@ static int valid_name(const char *name)
     return 1;
 }
 
-/* A role name as the limits spell it: DAILY_LIMIT_PER_<NAME> in lower case,
- * so a lower-case letter, then lower-case letters, digits and '_'. */
-static int valid_role(const char *name)
-{
-    size_t n = strlen(name);
-    size_t i;
-
-    if (n == 0 || n >= RL_ROLE_NAME_MAX || !islower((unsigned char)name[0]))
-        return 0;
-    for (i = 1; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-
-        if (!islower(ch) && !isdigit(ch) && ch != '_')
-            return 0;
-    }
-    return 1;
-}
-
 #define NAME_EXPECTED                                                          \
     "1 to 63 letters, digits, '.', '_' or '-'"
-#define ROLE_EXPECTED                                                          \
-    "a lower-case name of up to 31 letters, digits or '_', starting with a "   \
-    "letter, such as miner"
 
 /* ------------------------------------------------------------------ */
 /* [scenario]                                                          */
@@ -439,10 +418,10 @@ static int key_role_limit(parse_ctx *c, const char *key, const char *value)
 {
     const char *role = key + strlen("role.");
 
-    if (!valid_role(role))
+    if (!rl_limits_role_name_valid(role))
         return fail_key(c, key, value,
                         "invalid role name '%s' in the key: expected role.NAME "
-                        "with NAME " ROLE_EXPECTED,
+                        "with NAME " RL_ROLE_NAME_RULE,
                         role);
     return set_role_limit(c, key, value, role);
 }
@@ -524,8 +503,8 @@ static sim_population *current_pop(parse_ctx *c)
 
 static int key_role(parse_ctx *c, const char *key, const char *value)
 {
-    if (!valid_role(value))
-        return fail_key(c, key, value, "invalid role: expected " ROLE_EXPECTED);
+    if (!rl_limits_role_name_valid(value))
+        return fail_key(c, key, value, "invalid role: expected " RL_ROLE_NAME_RULE);
     snprintf(current_pop(c)->role, sizeof(current_pop(c)->role), "%s", value);
     c->lines[c->sc->npops - 1].role = c->line;
     return 0;

@@ -256,6 +256,60 @@ static void test_set_variable_role_bounds(void)
     CU_ASSERT_TRUE(tst_contains(err.message, "longer than 31 characters"));
 }
 
+static void test_role_name_rule(void)
+{
+    static const struct {
+        const char *name;
+        int valid;
+    } cases[] = {
+        {"miner", 1}, {"validator", 1}, {"x", 1}, {"role_2", 1},
+        {"abcdefghijklmnopqrstuvwxyzabcde", 1}, /* 31 bytes */
+        {"", 0}, {"1x", 0}, {"_x", 0}, {"Miner", 0}, {"mi-ner", 0}, {"mi.ner", 0},
+        {"m\xc3\xa9", 0}, {"abcdefghijklmnopqrstuvwxyzabcdef", 0}, /* 32 bytes */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        CU_ASSERT_EQUAL(rl_limits_role_name_valid(cases[i].name), cases[i].valid);
+}
+
+/* A variable's role follows the scenario rule: DAILY_LIMIT_PER_1X would make a
+ * role '1x' that no scenario could name. */
+static void test_set_variable_role_rule(void)
+{
+    rl_limits l;
+    rl_error err;
+    rl_limits_init_defaults(&l);
+
+    CU_ASSERT_EQUAL(rl_limits_set_variable(&l, "DAILY_LIMIT_PER_1X", "5", RL_SOURCE_FILE,
+                                           "a.env:4", &err),
+                    RL_ERR_INVALID);
+    CU_ASSERT_TRUE(tst_contains(err.message, "a.env:4: DAILY_LIMIT_PER_1X"));
+    CU_ASSERT_TRUE(tst_contains(err.message, "must start with a letter"));
+    CU_ASSERT_EQUAL(rl_limits_set_variable(&l, "DAILY_LIMIT_PER__X", "5", RL_SOURCE_FILE,
+                                           "a.env:5", &err),
+                    RL_ERR_INVALID);
+    CU_ASSERT_EQUAL(l.nroles, 2);
+    CU_ASSERT_EQUAL(rl_limits_add_role(&l, "1x"), RL_ERR_INVALID);
+    CU_ASSERT_EQUAL(rl_limits_add_role(&l, "Auditor"), RL_ERR_INVALID);
+    CU_ASSERT_EQUAL(l.nroles, 2);
+
+    /* Digits after the first letter are fine. */
+    CU_ASSERT_EQUAL(rl_limits_set_variable(&l, "DAILY_LIMIT_PER_X1", "5", RL_SOURCE_FILE,
+                                           "a.env:6", &err), 1);
+    CU_ASSERT_TRUE(rl_limits_role_index(&l, "x1") >= 0);
+
+    /* Through the command, as bad input. */
+    char *env = tst_write_file(tst_tmpdir(), "role.env", "DAILY_LIMIT_PER_1X=5\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    tst_output out;
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "limits", "--env", env, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT_STRING_EQUAL(out.out, "");
+    CU_ASSERT_TRUE(tst_contains(out.err, "DAILY_LIMIT_PER_1X"));
+    tst_output_free(&out);
+    free(env);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dotenv                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -887,6 +941,8 @@ int main(void)
         {"defaults", test_defaults},
         {"set variable", test_set_variable},
         {"set variable role bounds", test_set_variable_role_bounds},
+        {"role name rule", test_role_name_rule},
+        {"set variable role rule", test_set_variable_role_rule},
         {"dotenv syntax accepted", test_dotenv_syntax_accepted},
         {"dotenv errors leave limits", test_dotenv_errors},
         {"dotenv NUL byte", test_dotenv_nul_byte},
