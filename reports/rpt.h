@@ -36,6 +36,11 @@ typedef enum rpt_status {
 /* Returns a static description of a status; never NULL. */
 const char *rpt_strerror(int status);
 
+/* Returns the policy a run used, as a scenario's `policy` key or --policy
+ * spells it: "deployed", "atomic", "sliding-log", "sliding-window" or
+ * "gcra".  Every report names the policy through this function. */
+const char *rpt_policy_name(const sim_result *r);
+
 /* Writes the verdict line (no newline) into buf, cut to len bytes.
  * Returns the length snprintf would have written. */
 int rpt_text_verdict(const sim_result *r, char *buf, size_t len);

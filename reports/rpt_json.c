@@ -62,7 +62,7 @@ static json_t *limits_object(const sim_result *r)
     }
     rl_window_format(&r->window, window, sizeof(window));
     return json_pack("{s:s, s:s, s:o, s:o}", "window", window, "policy",
-                     rpt_realism_policy_name(r), "per_client", roles, "total",
+                     rpt_policy_name(r), "per_client", roles, "total",
                      limit_value(&r->limits.total));
 }
 

@@ -5,7 +5,8 @@
  * Layout: a title, an optional intro, an overview table with one row per
  * scenario (verdict and the answer in words), then a section per scenario:
  * its verdict line, the run, the limits with their sources, a table of the
- * populations, the global total, the expectations and, in an --out
+ * populations, the global total, the realism sections of the text report
+ * (rpt_realism.h) when the run has them, the expectations and, in an --out
  * directory, the plots.  Table cells escape '|' so names and explanations
  * cannot break a table.
  */
@@ -14,6 +15,7 @@
 
 #include "rl_time.h"
 #include "rpt_formats.h"
+#include "rpt_realism.h"
 
 #define LINE_MAX_MD 1024
 
@@ -123,7 +125,7 @@ static void write_run(FILE *out, const sim_result *r)
     fprintf(out, "Run: %s to %s (%lld day%s), window %s, policy %s, seed %llu. "
                  "Scenario file: `%s`.\n\n",
             start, end, (long long)r->days, r->days == 1 ? "" : "s", window,
-            rl_policy_name(r->policy), (unsigned long long)r->seed, r->path);
+            rpt_policy_name(r), (unsigned long long)r->seed, r->path);
 }
 
 static void write_limit_row(FILE *out, const char *name, const rl_limit_value *v,
@@ -235,7 +237,10 @@ static void write_scenario(FILE *out, const sim_result *r, const char *note,
     write_run(out, r);
     write_limits(out, r);
     write_populations(out, r);
+    rpt_realism_md_populations(out, r);
     write_global(out, r);
+    rpt_realism_md_clock(out, r);
+    rpt_realism_md(out, r);
     write_expectations(out, r);
     if (opt != NULL && opt->link_plots)
         write_plots(out, r, opt->plot_note);

@@ -1,5 +1,6 @@
 /*
- * rpt_realism.h: the parts of the text and JSON reports that describe the
+ * rpt_realism.h: the parts of the text, Markdown and JSON reports that
+ * describe the
  * realism models (sim_realism.h): retries, restarts, attackers' effect on
  * honest clients, replica overshoot, the server's day start, trace replay
  * and the [compare] table.
@@ -16,9 +17,6 @@
 
 #include "sim.h"
 
-/* The policy's name as the scenario spells it: "deployed", "gcra", ... */
-const char *rpt_realism_policy_name(const sim_result *r);
-
 /* Writes the population's model settings, appended to its header line
  * (", restart every 3h, on_429 retry 1m times 2"), into buf. */
 void rpt_realism_describe_population(const sim_pop_result *p, char *buf, size_t len);
@@ -33,6 +31,17 @@ void rpt_realism_text_clock(FILE *out, const sim_result *r);
 /* Writes the run-wide block: server, clock, honest clients, trace,
  * comparison table (2-space indent). */
 void rpt_realism_text(FILE *out, const sim_result *r);
+
+/* Writes, in Markdown, a table of each population's retry, restart and
+ * target settings with what they did, when any population has one. */
+void rpt_realism_md_populations(FILE *out, const sim_result *r);
+
+/* Writes the clock line of rpt_realism_text_clock() as a paragraph. */
+void rpt_realism_md_clock(FILE *out, const sim_result *r);
+
+/* Writes the run-wide block of rpt_realism_text() as paragraphs and a
+ * comparison table. */
+void rpt_realism_md(FILE *out, const sim_result *r);
 
 /* Returns a new object for the population's models, or NULL when the
  * realism engine did not run (or out of memory: check r->realism.active). */

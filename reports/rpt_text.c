@@ -157,7 +157,7 @@ static void write_run(FILE *out, const sim_result *r)
             "policy %s, seed %llu\n",
             start, end, (long long)r->days, r->days == 1 ? "" : "s", window,
             (long long)r->n_windows, r->n_windows == 1 ? "" : "s",
-            rpt_realism_policy_name(r), (unsigned long long)r->seed);
+            rpt_policy_name(r), (unsigned long long)r->seed);
 }
 
 static void write_limit(FILE *out, const char *label, const char *name,

@@ -1,6 +1,6 @@
 /*
- * rpt_words.c: the short sentences that plots, Markdown reports and the
- * check command share, so a scenario's answer reads the same everywhere.
+ * rpt_words.c: the short sentences and names that plots, every report and
+ * the check command share, so a scenario's answer reads the same everywhere.
  *
  * Times are written as a UTC time of day ("01:40 UTC"), because the limits
  * reset at UTC midnight and operators think in times of day; a time on a
@@ -8,8 +8,18 @@
  */
 #include <stdio.h>
 
+#include "rl_algo.h"
 #include "rl_time.h"
 #include "rpt_formats.h"
+
+/* The alternative algorithms run only in the realism engine, so a result
+ * without it used a fixed window. */
+const char *rpt_policy_name(const sim_result *r)
+{
+    rl_algo_kind algo = r->realism.active ? r->realism.config.algo : RL_ALGO_FIXED_WINDOW;
+
+    return rl_algo_policy_name(algo, r->policy);
+}
 
 int rpt_format_clock(int64_t t_us, int64_t day0_us, char *buf, size_t len)
 {

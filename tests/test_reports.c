@@ -13,6 +13,8 @@
  *   - --out with gnuplot, when it is installed: every PNG has the PNG
  *     signature and an IHDR of RPT_PLOT_WIDTH x RPT_PLOT_HEIGHT;
  *   - the load-series plot writer;
+ *   - the policy named alike in text, Markdown and JSON, and the realism
+ *     sections of the Markdown report;
  *   - `ratelab check`: a stricter env file fails with exit 1 and names the
  *     scenario and the limit it needs, a bad env file exits 2, JUnit names
  *     the failing scenario.
@@ -540,6 +542,78 @@ static void test_check_json_verdicts(void)
     tst_output_free(&o);
 }
 
+/* ---- the policy and the realism sections in every format ---------------- */
+
+/* Every writer names the policy the same way: the alternative algorithms
+ * by their own names, never as the fixed-window policy they decide with. */
+static void test_policy_named_alike(void)
+{
+    static const char *const policies[] = {"deployed", "atomic", "sliding-log",
+                                           "sliding-window", "gcra"};
+    const char *scenario = "scenarios/five-minute-vs-20.ini";
+
+    for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+        char run_line[64], json_policy[64];
+        tst_output text, md, json;
+        snprintf(run_line, sizeof(run_line), "policy %s, seed", policies[i]);
+        snprintf(json_policy, sizeof(json_policy), "\"policy\": \"%s\"", policies[i]);
+
+        CU_ASSERT_EQUAL_FATAL(
+            tst_ratelab(&text, "sim", "--policy", policies[i], scenario, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(tst_ratelab(&md, "sim", "--format", "md", "--policy",
+                                          policies[i], scenario, NULL),
+                              0);
+        CU_ASSERT_EQUAL_FATAL(tst_ratelab(&json, "sim", "--json", "--policy",
+                                          policies[i], scenario, NULL),
+                              0);
+        CU_ASSERT(tst_contains(text.out, run_line));
+        CU_ASSERT(tst_contains(md.out, run_line));
+        CU_ASSERT(tst_contains(json.out, json_policy));
+        tst_output_free(&text);
+        tst_output_free(&md);
+        tst_output_free(&json);
+    }
+}
+
+/* Runs `ratelab sim --format md` on a shipped realism scenario and checks
+ * that the report contains `fragment`. */
+static void check_md_contains(const char *scenario, const char *fragment)
+{
+    tst_output o;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "sim", "--format", "md", scenario, NULL), 0);
+    CU_ASSERT(o.status == 0 || o.status == 1);
+    if (!tst_contains(o.out, fragment))
+        fprintf(stderr, "\n%s: the Markdown report lacks '%s'\n", scenario, fragment);
+    CU_ASSERT(tst_contains(o.out, fragment));
+    tst_output_free(&o);
+}
+
+static void test_markdown_realism_sections(void)
+{
+    check_md_contains("scenarios/realism/compare-policies.ini",
+                      "| gcra | 288 | 20 | 268 | 0 | 2025-01-01T00:05:00Z (miners-0) |");
+    check_md_contains("scenarios/realism/clock-ahead.ini",
+                      "Clock: the server's day starts at 23:55:00 UTC (clock +5m, "
+                      "window utc-day).");
+    check_md_contains("scenarios/realism/retry-vs-20.ini",
+                      "| miners | on_429 retry 1m times 2 | 536 | 268 | 0 | 0 |");
+    check_md_contains("scenarios/realism/retry-vs-20.ini",
+                      "Retries: 536 of 824 requests were retries of a 429.");
+    check_md_contains("scenarios/realism/restarts-3h.ini",
+                      "| miners | restart every 3h | 0 | 0 | 7 | 7 |");
+    check_md_contains("scenarios/realism/attacker-spends-quota.ini",
+                      "Honest clients: 24 requests of auth-valid clients, 9 rejected, "
+                      "first at 2025-01-01T15:00:00Z (miners-0).");
+    check_md_contains("scenarios/realism/replicas-per-replica.ini",
+                      "Server: 3 replicas counting in their own memory (round-robin), "
+                      "no replica restarts; estimated overshoot: 40 requests over "
+                      "per-client limits");
+    check_md_contains("scenarios/realism/replicas-shared-race.ini",
+                      "Server: 2 replicas sharing one store, rtt 1s, race of the "
+                      "deployed read-then-increment modelled");
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -559,6 +633,8 @@ int main(void)
         {"check bad env exits 2", test_check_bad_env_exits_2},
         {"check unknown role exits 2", test_check_unknown_role_exits_2},
         {"check json verdicts", test_check_json_verdicts},
+        {"policy named alike", test_policy_named_alike},
+        {"markdown realism sections", test_markdown_realism_sections},
         CU_TEST_INFO_NULL,
     };
     return tst_main("reports", NULL, NULL, tests);
