@@ -1,0 +1,1 @@
+rl_add_suite(shipped test_shipped.c)
