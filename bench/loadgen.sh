@@ -14,10 +14,9 @@
 #   3. ratelab load --rate RATE/s (default 20000) for DURATION_S seconds:
 #      achieved vs target rate, late sends, latency.
 # Each line shows how long nginx's worker waited for a CPU while it was
-# runnable (its run queue wait from /proc/PID/schedstat), and for ratelab
-# its workers' cpu_wait_seconds, as shares of the run: a high share means
-# the machine was oversubscribed during that run.  The summary compares
-# the medians.
+# runnable (its run queue wait from /proc/PID/schedstat), and ratelab's
+# cpu_wait_seconds, as shares of the run.  A high share means the machine
+# was oversubscribed during that run.  The summary compares the medians.
 # Defaults: 10 s, 50 connections, 2 threads.  RATELAB names the binary
 # (default: build/ratelab, then build-*/ratelab).  nginx-light and wrk are
 # installed with apt-get when missing and the script runs as root.  nginx
