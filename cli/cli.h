@@ -47,6 +47,26 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The first occurrence of a single-valued setting, for cli_option_once().
+ * Zero-initialized means not given yet. */
+typedef struct cli_once {
+    const char *option; /* "--format", "--json"; NULL while not given */
+    const char *arg;    /* the value as given; NULL for a flag */
+    const char *value;  /* the value it sets, compared with later ones */
+} cli_once;
+
+/*
+ * Records that `option` (with `arg`, or NULL for a flag such as --json)
+ * sets a single-valued setting to `value`.  Repeating the same value is
+ * accepted.  A different value, from the same option or from a
+ * conflicting one (--json after --format md), is a usage error naming
+ * both occurrences, because silently keeping the last one lets a stray
+ * option change what a run checks.  Returns 0, or CLI_EXIT_USAGE after
+ * printing the error.
+ */
+int cli_option_once(const char *command, cli_once *slot, const char *option,
+                    const char *arg, const char *value);
+
 /*
  * Reads a whole file into a NUL-terminated buffer that the caller frees.
  * "-" reads stdin.  On failure prints "ratelab: cannot read PATH: reason"

@@ -33,6 +33,27 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+int cli_option_once(const char *command, cli_once *slot, const char *option,
+                    const char *arg, const char *value)
+{
+    if (slot->option == NULL) {
+        *slot = (cli_once){option, arg, value};
+        return 0;
+    }
+    if (strcmp(slot->value, value) == 0)
+        return 0;
+
+    if (strcmp(slot->option, option) == 0)
+        return cli_usage_error(command, "%s given twice with different values, '%s' "
+                                        "and '%s': give it once",
+                               option, slot->arg != NULL ? slot->arg : slot->value,
+                               arg != NULL ? arg : value);
+    return cli_usage_error(command, "%s%s%s and %s%s%s conflict: give one of them",
+                           slot->option, slot->arg != NULL ? " " : "",
+                           slot->arg != NULL ? slot->arg : "", option,
+                           arg != NULL ? " " : "", arg != NULL ? arg : "");
+}
+
 char *cli_read_file(const char *path, size_t max_bytes, size_t *len_out)
 {
     int from_stdin = strcmp(path, "-") == 0;
