@@ -80,6 +80,9 @@ typedef struct check_options {
     const char *junit_path;
     int help;
     sim_config config;
+    /* First occurrences of the options that take one value. */
+    cli_once env_once, container_once, format_once, out_once, junit_once, seed_once,
+        max_requests_once;
 } check_options;
 
 /* The maximum number of requests all clients made in one window, rejected
@@ -124,25 +127,32 @@ static int parse_option(int ch, const char *arg, check_options *opt)
     switch (ch) {
     case 'e':
         opt->env_path = arg;
-        return 0;
+        return cli_option_once("check", &opt->env_once, "--env", arg, arg);
     case 'c':
         opt->container = arg;
-        return 0;
+        return cli_option_once("check", &opt->container_once, "--container", arg, arg);
     case 'f':
+        if (cli_option_once("check", &opt->format_once, "--format", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         return cli_format_parse("check", arg, &opt->format);
     case 'o':
         opt->out_dir = arg;
-        return 0;
+        return cli_option_once("check", &opt->out_once, "--out", arg, arg);
     case 'J':
         opt->junit_path = arg;
-        return 0;
+        return cli_option_once("check", &opt->junit_once, "--junit", arg, arg);
     case 's':
+        if (cli_option_once("check", &opt->seed_once, "--seed", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         if (parse_u64(arg, &opt->config.seed) < 0)
             return cli_usage_error("check", "--seed '%s': expected an unsigned integer",
                                    arg);
         opt->config.override_seed = 1;
         return 0;
     case 'm':
+        if (cli_option_once("check", &opt->max_requests_once, "--max-requests", arg,
+                            arg) != 0)
+            return CLI_EXIT_USAGE;
         if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
             return cli_usage_error("check", "--max-requests '%s': expected a positive "
                                             "integer",

@@ -55,6 +55,7 @@ typedef struct limits_options {
     const char *container;
     int json;
     int help;
+    cli_once container_once; /* the first --container */
 } limits_options;
 
 /* Parses the options into *opt.  Returns 0, or CLI_EXIT_USAGE after
@@ -80,10 +81,9 @@ static int parse_options(int argc, char **argv, limits_options *opt)
             opt->env_files[opt->n_env_files++] = optarg;
             break;
         case 'c':
-            if (opt->container != NULL)
-                return cli_usage_error("limits", "--container given twice ('%s' "
-                                                 "and '%s'): give it once",
-                                       opt->container, optarg);
+            if (cli_option_once("limits", &opt->container_once, "--container", optarg,
+                                optarg) != 0)
+                return CLI_EXIT_USAGE;
             if (optarg[0] == '\0')
                 return cli_usage_error("limits", "--container needs a container "
                                                  "name");
@@ -208,7 +208,7 @@ static int print_json(const rl_limits *l)
 
 static int run_limits(int argc, char **argv)
 {
-    limits_options opt = {NULL, 0, NULL, 0, 0};
+    limits_options opt = {0};
     rl_limits limits;
     int rc;
 

@@ -120,6 +120,9 @@ typedef struct sim_options {
     const char *limit_sets[SIM_OPTION_LIST_MAX];
     int n_limit_sets;
     const char *window;
+    /* First occurrences of the options that take one value. */
+    cli_once format_once, out_once, junit_once, policy_once, seed_once, engine_once,
+        threads_once, max_requests_once, trace_once, window_once;
 } sim_options;
 
 static int parse_u64(const char *text, uint64_t *out)
@@ -136,6 +139,24 @@ static int parse_u64(const char *text, uint64_t *out)
     return 0;
 }
 
+/* Rejects a --limit VAR=N whose VAR an earlier --limit set to another
+ * value; the same VAR=N twice is accepted. */
+static int check_limit_repeat(const sim_options *opt, const char *set)
+{
+    const char *eq = strchr(set, '=');
+    size_t var_len = eq != NULL ? (size_t)(eq - set) : strlen(set);
+
+    for (int i = 0; i < opt->n_limit_sets; i++) {
+        const char *prev = opt->limit_sets[i];
+        if (strncmp(prev, set, var_len) == 0 && prev[var_len] == set[var_len] &&
+            strcmp(prev, set) != 0)
+            return cli_usage_error("sim", "--limit '%s' and --limit '%s' set %.*s "
+                                          "twice with different values: give it once",
+                                   prev, set, (int)var_len, set);
+    }
+    return 0;
+}
+
 static int parse_option(int ch, const char *arg, sim_options *opt)
 {
     rl_error err;
@@ -143,20 +164,26 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
 
     switch (ch) {
     case 'j':
+        if (cli_option_once("sim", &opt->format_once, "--json", NULL, "json") != 0)
+            return CLI_EXIT_USAGE;
         opt->format = CLI_FORMAT_JSON;
         return 0;
     case 'f':
+        if (cli_option_once("sim", &opt->format_once, "--format", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         return cli_format_parse("sim", arg, &opt->format);
     case 'o':
         opt->out_dir = arg;
-        return 0;
+        return cli_option_once("sim", &opt->out_once, "--out", arg, arg);
     case 'J':
         opt->junit_path = arg;
-        return 0;
+        return cli_option_once("sim", &opt->junit_once, "--junit", arg, arg);
     case 'h':
         opt->help = 1;
         return 0;
     case 'p':
+        if (cli_option_once("sim", &opt->policy_once, "--policy", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         if (rl_algo_policy_parse(arg, &opt->config.algorithm, &opt->config.policy,
                                  &err) < 0)
             return cli_usage_error("sim",
@@ -167,15 +194,17 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         return 0;
     case OPT_TRACE:
         opt->trace = arg;
-        return 0;
+        return cli_option_once("sim", &opt->trace_once, "--trace", arg, arg);
     case OPT_SKIP_BAD_ROWS:
         opt->skip_bad_rows = 1;
         return 0;
     case OPT_WINDOW:
         opt->window = arg;
-        return 0;
+        return cli_option_once("sim", &opt->window_once, "--window", arg, arg);
     case OPT_ENV:
     case OPT_LIMIT: {
+        if (ch == OPT_LIMIT && check_limit_repeat(opt, arg) != 0)
+            return CLI_EXIT_USAGE;
         const char **list = ch == OPT_ENV ? opt->env_files : opt->limit_sets;
         int *n = ch == OPT_ENV ? &opt->n_env_files : &opt->n_limit_sets;
         if (*n == SIM_OPTION_LIST_MAX)
@@ -186,6 +215,8 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         return 0;
     }
     case 's':
+        if (cli_option_once("sim", &opt->seed_once, "--seed", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         if (parse_u64(arg, &opt->config.seed) < 0)
             return cli_usage_error("sim",
                                    "--seed '%s': expected an unsigned integer "
@@ -194,6 +225,8 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         opt->config.override_seed = 1;
         return 0;
     case 'e':
+        if (cli_option_once("sim", &opt->engine_once, "--engine", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         if (strcmp(arg, "auto") == 0)
             opt->config.engine = SIM_ENGINE_AUTO;
         else if (strcmp(arg, "general") == 0)
@@ -205,6 +238,8 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
                                    arg);
         return 0;
     case 't':
+        if (cli_option_once("sim", &opt->threads_once, "--threads", arg, arg) != 0)
+            return CLI_EXIT_USAGE;
         if (parse_u64(arg, &v) < 0 || v == 0 || v > SIM_THREADS_MAX)
             return cli_usage_error("sim", "--threads '%s': expected an integer from 1 "
                                           "to %d",
@@ -212,6 +247,9 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         opt->threads = (int)v;
         return 0;
     case 'm':
+        if (cli_option_once("sim", &opt->max_requests_once, "--max-requests", arg,
+                            arg) != 0)
+            return CLI_EXIT_USAGE;
         if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
             return cli_usage_error("sim",
                                    "--max-requests '%s': expected a positive "

@@ -77,6 +77,9 @@ typedef struct sweep_options {
     const char *out_dir;
     int help;
     sim_sweep_config cfg;
+    /* First occurrences of the options that take one value. */
+    cli_once vary_once, mode_once, resolution_once, out_once, format_once, runs_once,
+        max_runs_once, max_requests_once, seed_once;
 } sweep_options;
 
 static int parse_u64(const char *text, uint64_t *out)
@@ -104,34 +107,52 @@ static int parse_positive(const char *option, const char *text, int64_t max, int
     return 0;
 }
 
+/* Records the option's first occurrence; see cli_option_once(). */
+static int once(cli_once *slot, const char *option, const char *arg)
+{
+    return cli_option_once("sweep", slot, option, arg, arg);
+}
+
 static int parse_option(int ch, const char *arg, sweep_options *opt)
 {
     int64_t v = 0;
     uint64_t seed = 0;
 
     switch (ch) {
-    case 'v': opt->vary = arg; return 0;
-    case 'M': opt->mode = arg; return 0;
-    case 'x': opt->resolution = arg; return 0;
-    case 'o': opt->out_dir = arg; return 0;
-    case 'j': opt->format = CLI_FORMAT_JSON; return 0;
+    case 'v': opt->vary = arg; return once(&opt->vary_once, "--vary", arg);
+    case 'M': opt->mode = arg; return once(&opt->mode_once, "--mode", arg);
+    case 'x': opt->resolution = arg; return once(&opt->resolution_once, "--resolution", arg);
+    case 'o': opt->out_dir = arg; return once(&opt->out_once, "--out", arg);
     case 'h': opt->help = 1; return 0;
+    case 'j':
+        if (cli_option_once("sweep", &opt->format_once, "--json", NULL, "json") != 0)
+            return CLI_EXIT_USAGE;
+        opt->format = CLI_FORMAT_JSON;
+        return 0;
     case 'f':
-        if (cli_format_parse("sweep", arg, &opt->format) != 0)
+        if (once(&opt->format_once, "--format", arg) != 0 ||
+            cli_format_parse("sweep", arg, &opt->format) != 0)
             return CLI_EXIT_USAGE;
         if (opt->format == CLI_FORMAT_MD)
             return cli_usage_error("sweep", "--format md: sweeps print text, json or csv");
         return 0;
     case 'r':
-        if (parse_positive("--runs", arg, SIM_SWEEP_RUNS_MAX, &v) != 0)
+        if (once(&opt->runs_once, "--runs", arg) != 0 ||
+            parse_positive("--runs", arg, SIM_SWEEP_RUNS_MAX, &v) != 0)
             return CLI_EXIT_USAGE;
         opt->cfg.runs = (int)v;
         return 0;
     case 'N':
+        if (once(&opt->max_runs_once, "--max-runs", arg) != 0)
+            return CLI_EXIT_USAGE;
         return parse_positive("--max-runs", arg, INT64_MAX, &opt->cfg.max_runs);
     case 'm':
+        if (once(&opt->max_requests_once, "--max-requests", arg) != 0)
+            return CLI_EXIT_USAGE;
         return parse_positive("--max-requests", arg, INT64_MAX, &opt->cfg.sim.max_requests);
     case 's':
+        if (once(&opt->seed_once, "--seed", arg) != 0)
+            return CLI_EXIT_USAGE;
         if (parse_u64(arg, &seed) < 0)
             return cli_usage_error("sweep", "--seed '%s': expected an unsigned integer", arg);
         opt->cfg.sim.override_seed = 1;

@@ -865,6 +865,7 @@ static void test_cli_usage_errors(void)
         {{"limits", "--env", "", NULL}, "--env needs a file name"},
         {{"limits", "extra.env", NULL}, "unexpected argument 'extra.env'"},
         {{"limits", "--container", "a", "--container", "b", NULL}, "--container given twice"},
+        {{"limits", "--container", "a", "--container", "b", NULL}, "'a' and 'b'"},
         {{"limits", "--container", "api", NULL}, "--container needs a task definition"},
     };
 

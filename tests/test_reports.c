@@ -542,6 +542,45 @@ static void test_check_json_verdicts(void)
     tst_output_free(&o);
 }
 
+/* check takes one deployment file: a second --env (or any other
+ * single-valued option) with another value is a usage error. */
+static void test_check_repeated_options(void)
+{
+    static const struct {
+        const char *args[10];
+        const char *fragment;
+    } cases[] = {
+        {{"check", "--env", "a.env", "--env", "b.env", NULL},
+         "--env given twice with different values, 'a.env' and 'b.env'"},
+        {{"check", "--env", "a.env", "--container", "x", "--container", "y", NULL},
+         "--container given twice"},
+        {{"check", "--env", "a.env", "--format", "md", "--format", "json", NULL},
+         "--format given twice"},
+        {{"check", "--env", "a.env", "--junit", "a.xml", "--junit", "b.xml", NULL},
+         "--junit given twice"},
+        {{"check", "--env", "a.env", "--seed", "1", "--seed", "2", NULL},
+         "--seed given twice"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tst_output o;
+        CU_ASSERT_EQUAL_FATAL(tst_ratelab_argv(&o, (char *const *)cases[i].args), 0);
+        CU_ASSERT_EQUAL(o.status, 2);
+        CU_ASSERT_STRING_EQUAL(o.out, "");
+        CU_ASSERT(tst_contains(o.err, cases[i].fragment));
+        tst_output_free(&o);
+    }
+
+    /* The same file twice is the same gate. */
+    char *args[] = {"check", "--env", "scenarios/deploy/testnet.env", "--env",
+                    "scenarios/deploy/testnet.env", "scenarios/five-minute-vs-500.ini",
+                    NULL};
+    tst_output o;
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab_argv(&o, args), 0);
+    CU_ASSERT_EQUAL(o.status, 0);
+    tst_output_free(&o);
+}
+
 /* ---- the policy and the realism sections in every format ---------------- */
 
 /* Every writer names the policy the same way: the alternative algorithms
@@ -633,6 +672,7 @@ int main(void)
         {"check bad env exits 2", test_check_bad_env_exits_2},
         {"check unknown role exits 2", test_check_unknown_role_exits_2},
         {"check json verdicts", test_check_json_verdicts},
+        {"check repeated options", test_check_repeated_options},
         {"policy named alike", test_policy_named_alike},
         {"markdown realism sections", test_markdown_realism_sections},
         CU_TEST_INFO_NULL,

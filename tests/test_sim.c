@@ -1090,6 +1090,60 @@ static void test_cli_directory_unusable_entries(void)
     free(env);
 }
 
+/* A single-valued option given twice with different values, or two
+ * conflicting options, is a usage error naming both; the same value twice
+ * is accepted. */
+static void test_cli_repeated_options(void)
+{
+    static const struct {
+        const char *args[16];
+        const char *fragment; /* NULL: accepted */
+    } cases[] = {
+        {{"sim", "--policy", "atomic", "--policy", "gcra", "S", NULL},
+         "--policy given twice with different values, 'atomic' and 'gcra'"},
+        {{"sim", "--format", "md", "--json", "S", NULL}, "--format md and --json conflict"},
+        {{"sim", "--json", "--format", "csv", "S", NULL}, "--json and --format csv conflict"},
+        {{"sim", "--format", "md", "--format", "csv", "S", NULL}, "--format given twice"},
+        {{"sim", "--seed", "1", "--seed", "2", "S", NULL}, "--seed given twice"},
+        {{"sim", "--max-requests", "10", "--max-requests", "20", "S", NULL},
+         "--max-requests given twice"},
+        {{"sim", "--engine", "fast", "--engine", "general", "S", NULL},
+         "--engine given twice"},
+        {{"sim", "--threads", "1", "--threads", "2", "S", NULL}, "--threads given twice"},
+        {{"sim", "--out", "a", "--out", "b", "S", NULL}, "--out given twice"},
+        {{"sim", "--junit", "a.xml", "--junit", "b.xml", "S", NULL}, "--junit given twice"},
+        {{"sim", "--trace", "a.csv", "--trace", "b.csv", NULL}, "--trace given twice"},
+        {{"sim", "--trace", "a.csv", "--window", "utc-day", "--window", "1h", NULL},
+         "--window given twice"},
+        {{"sim", "--trace", "a.csv", "--limit", "DAILY_LIMIT_PER_MINER=2", "--limit",
+          "DAILY_LIMIT_PER_MINER=3", NULL},
+         "set DAILY_LIMIT_PER_MINER twice with different values"},
+        {{"sim", "--policy", "gcra", "--policy", "gcra", "--json", "--format", "json",
+          "--seed", "7", "--seed", "7", "S", NULL},
+         NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *args[16];
+        tst_output out;
+        for (size_t k = 0; k < 16; k++)
+            args[k] = cases[i].args[k] != NULL && strcmp(cases[i].args[k], "S") == 0
+                          ? SCENARIO_DIR "/five-minute-vs-500.ini"
+                          : cases[i].args[k];
+        CU_ASSERT_EQUAL_FATAL(tst_ratelab_argv(&out, (char *const *)args), 0);
+        if (cases[i].fragment == NULL) {
+            CU_ASSERT_EQUAL(out.status, 0);
+        } else {
+            CU_ASSERT_EQUAL(out.status, 2);
+            CU_ASSERT_STRING_EQUAL(out.out, "");
+            if (!tst_contains(out.err, cases[i].fragment))
+                fprintf(stderr, "\ncase %zu: %s", i, out.err);
+            CU_ASSERT(tst_contains(out.err, cases[i].fragment));
+        }
+        tst_output_free(&out);
+    }
+}
+
 static void test_cli_help_sim(void)
 {
     tst_output out;
@@ -1129,6 +1183,7 @@ int main(void)
         {"cli bad input exit 2", test_cli_bad_input_exit_2},
         {"cli directory selection", test_cli_directory_selection},
         {"cli directory unusable entries", test_cli_directory_unusable_entries},
+        {"cli repeated options", test_cli_repeated_options},
         {"cli help sim", test_cli_help_sim},
         CU_TEST_INFO_NULL,
     };

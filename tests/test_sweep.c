@@ -222,6 +222,52 @@ static void test_bad_input_exits_2(void)
     }
 }
 
+/* A single-valued option given twice with different values, or --json
+ * against --format csv, is a usage error naming both; the same value
+ * twice is accepted. */
+static void test_repeated_options(void)
+{
+    static const struct {
+        const char *args[10];
+        const char *fragment; /* NULL: accepted */
+    } cases[] = {
+        {{"sweep", TOTAL_3472, "--vary", "miners.count=1..10", "--vary",
+          "miners.count=1..20", NULL},
+         "--vary given twice with different values, 'miners.count=1..10' and "
+         "'miners.count=1..20'"},
+        {{"sweep", TOTAL_3472, "--vary", "miners.count=1..10", "--format", "csv",
+          "--json", NULL},
+         "--format csv and --json conflict"},
+        {{"sweep", TOTAL_3472, "--vary", "miners.count=1..10", "--runs", "1", "--runs",
+          "2", NULL},
+         "--runs given twice"},
+        {{"sweep", TOTAL_3472, "--vary", "miners.count=1..10", "--mode", "bisect",
+          "--mode", "table", NULL},
+         "--mode given twice"},
+        {{"sweep", TOTAL_3472, "--vary", "miners.count=1..10", "--seed", "1", "--seed",
+          "2", NULL},
+         "--seed given twice"},
+        {{"sweep", TOTAL_3472, "--vary", "miners.count=3400..3500", "--vary",
+          "miners.count=3400..3500", "--json", "--format", "json", NULL},
+         NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tst_output o;
+        CU_ASSERT_EQUAL_FATAL(tst_ratelab_argv(&o, (char *const *)cases[i].args), 0);
+        if (cases[i].fragment == NULL) {
+            CU_ASSERT_EQUAL(o.status, 0);
+        } else {
+            CU_ASSERT_EQUAL(o.status, 2);
+            CU_ASSERT_STRING_EQUAL(o.out, "");
+            if (!tst_contains(o.err, cases[i].fragment))
+                fprintf(stderr, "\ncase %zu: %s", i, o.err);
+            CU_ASSERT(tst_contains(o.err, cases[i].fragment));
+        }
+        tst_output_free(&o);
+    }
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -234,6 +280,7 @@ int main(void)
         {"none fit exits 1", test_none_fit_exits_1},
         {"interval in durations", test_interval_in_durations},
         {"bad input exits 2", test_bad_input_exits_2},
+        {"repeated options", test_repeated_options},
         CU_TEST_INFO_NULL,
     };
     return tst_main("sweep", NULL, NULL, tests);
