@@ -18,7 +18,6 @@
  * See sim.h for the cadence formulas, the metrics and a worked example.
  */
 #include <assert.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "sim.h"
 #include "sim_fast.h"
 #include "sim_queue.h"
+#include "sim_tally.h"
 #include "sim_realism.h"
 #include "sim_rng.h"
 
@@ -36,9 +36,7 @@ typedef struct sim_client {
     int64_t first_us;        /* t_0: fixed-rate times are computed from it */
     int64_t k;               /* index of the latest request (0 = first) */
     int64_t last_us;         /* time of the latest request */
-    int64_t window_id;       /* window of the open tally */
-    int64_t window_requests; /* requests in window_id; 0: no open tally */
-    int64_t window_rejected;
+    sim_window_tally tally;  /* the open tally of the latest window */
     size_t id_offset; /* of the client id in sim_state.ids */
     int64_t index;    /* within the population */
     int pop;
@@ -55,8 +53,7 @@ typedef struct sim_state {
     sim_queue *queue;
     rl_store *store;
     rl_limiter lim;
-    int64_t *pairs_seen; /* per population: folded (client, window) pairs */
-    int64_t *min_seen;   /* per population: smallest folded tally */
+    sim_fold_state fold;
     int64_t processed;
 } sim_state;
 
@@ -85,23 +82,6 @@ const char *sim_response_name(sim_response response)
         return "failed_auth";
     }
     return "unknown";
-}
-
-/* a + b, saturated: times beyond the int64 range are "after the end". */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t sum;
-    if (__builtin_add_overflow(a, b, &sum))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return sum;
-}
-
-static int64_t mul_sat(int64_t a, int64_t b)
-{
-    int64_t product;
-    if (__builtin_mul_overflow(a, b, &product))
-        return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
-    return product;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -225,7 +205,7 @@ static int result_create(const sim_scenario *sc, const sim_config *cfg,
     snprintf(r->path, sizeof(r->path), "%s", sc->path);
     snprintf(r->description, sizeof(r->description), "%s", sc->description);
     r->start_us = sc->start_us;
-    r->end_us = add_sat(sc->start_us, mul_sat(sc->days, RL_US_PER_DAY));
+    r->end_us = sim_add_sat(sc->start_us, sim_mul_sat(sc->days, RL_US_PER_DAY));
     r->days = sc->days;
     r->seed = cfg->override_seed ? cfg->seed : sc->seed;
     r->policy = cfg->override_policy ? cfg->policy : sc->policy;
@@ -339,7 +319,7 @@ static int clients_create(sim_state *st)
             sim_rng_seed_stream(&cl->rng, st->r->seed, (uint64_t)i, (uint64_t)j);
 
             int64_t offset = start_offset_us(p, j, &cl->rng);
-            cl->first_us = add_sat(add_sat(sc->start_us, offset), p->first_delay_us);
+            cl->first_us = sim_add_sat(sim_add_sat(sc->start_us, offset), p->first_delay_us);
             cl->last_us = cl->first_us;
             /* Cannot fail: the queue has one slot per client. */
             if (cl->first_us < st->r->end_us) {
@@ -366,116 +346,17 @@ static int64_t next_request_us(const sim_population *p, sim_client *cl)
 
     if (p->cadence == SIM_CADENCE_FIXED_RATE) {
         /* From t_0, so jitter never accumulates. */
-        next = add_sat(cl->first_us, mul_sat(cl->k + 1, p->interval_us));
+        next = sim_add_sat(cl->first_us, sim_mul_sat(cl->k + 1, p->interval_us));
     } else {
-        next = add_sat(add_sat(cl->last_us, work), p->interval_us);
+        next = sim_add_sat(sim_add_sat(cl->last_us, work), p->interval_us);
     }
-    next = add_sat(next, jitter);
+    next = sim_add_sat(next, jitter);
 
     /* A late loop fires at once; it never goes back before its last request. */
     return next < cl->last_us ? cl->last_us : next;
 }
 
 /* ---- one request ------------------------------------------------------ */
-
-/* Maps the core's decision to the client's response.  Under the atomic
- * policy authentication comes first, so a request that fails it is a 401
- * whatever the counters contain.  Under the deployed policy the limit
- * checks come first, and only an admitted request reaches authentication. */
-static sim_response classify(rl_policy policy, int auth_ok, const rl_decision *d)
-{
-    if (!auth_ok && policy == RL_POLICY_ATOMIC)
-        return SIM_FAILED_AUTH;
-    if (d->outcome == RL_REJECTED_GLOBAL)
-        return SIM_REJECTED_GLOBAL;
-    if (d->outcome == RL_REJECTED_CLIENT)
-        return SIM_REJECTED_CLIENT;
-    return auth_ok ? SIM_ACCEPTED : SIM_FAILED_AUTH;
-}
-
-/* Folds a client's open window tally into its population's statistics. */
-static void fold_window(sim_state *st, sim_client *cl)
-{
-    sim_pop_result *pr = &st->r->pops[cl->pop];
-    int64_t n = cl->window_requests;
-
-    if (n == 0)
-        return;
-    if (st->pairs_seen[cl->pop]++ == 0 || n < st->min_seen[cl->pop])
-        st->min_seen[cl->pop] = n;
-    if (n > pr->max_window_usage)
-        pr->max_window_usage = n;
-    if (cl->window_rejected > pr->worst_window_rejected) {
-        pr->worst_window_rejected = cl->window_rejected;
-        pr->worst_window_requests = n;
-    }
-    cl->window_requests = 0;
-    cl->window_rejected = 0;
-}
-
-static void count_response(sim_counts *c, sim_response resp)
-{
-    c->requests++;
-    switch (resp) {
-    case SIM_ACCEPTED:
-        c->accepted++;
-        break;
-    case SIM_REJECTED_CLIENT:
-        c->rejected_client++;
-        break;
-    case SIM_REJECTED_GLOBAL:
-        c->rejected_global++;
-        break;
-    case SIM_FAILED_AUTH:
-        c->failed_auth++;
-        break;
-    }
-}
-
-/* Adds one decided request to every statistic it belongs to. */
-static void tally_request(sim_state *st, sim_client *cl, int64_t t_us,
-                          sim_response resp, const rl_decision *d)
-{
-    sim_result *r = st->r;
-    sim_pop_result *pr = &r->pops[cl->pop];
-    int rejected = resp == SIM_REJECTED_CLIENT || resp == SIM_REJECTED_GLOBAL;
-    int64_t hour = (t_us - r->start_us) / RL_US_PER_HOUR;
-
-    int64_t window_id = rl_window_id(&r->window, t_us);
-    if (cl->window_requests > 0 && cl->window_id != window_id)
-        fold_window(st, cl);
-    cl->window_id = window_id;
-    cl->window_requests++;
-    cl->window_rejected += rejected;
-
-    count_response(&pr->counts, resp);
-    count_response(&r->total, resp);
-    if (resp == SIM_ACCEPTED)
-        r->accepted_per_hour[hour]++;
-    else if (resp == SIM_FAILED_AUTH)
-        r->failed_auth_per_hour[hour]++;
-    else
-        r->rejected_per_hour[hour]++;
-
-    /* Events arrive in time order: the first one seen is the first. */
-    const char *id = st->ids + cl->id_offset;
-    if (rejected && pr->first_rejection_us == SIM_TIME_NONE) {
-        pr->first_rejection_us = t_us;
-        snprintf(pr->first_rejection_client, sizeof(pr->first_rejection_client), "%s",
-                 id);
-    }
-    if (rejected && r->first_rejection_us == SIM_TIME_NONE) {
-        r->first_rejection_us = t_us;
-        snprintf(r->first_rejection_client, sizeof(r->first_rejection_client), "%s",
-                 id);
-    }
-    if (resp == SIM_REJECTED_GLOBAL && r->global.exhausted_at_us == SIM_TIME_NONE)
-        r->global.exhausted_at_us = t_us;
-    if (d->global_count > r->global.peak_window_usage) {
-        r->global.peak_window_usage = d->global_count;
-        r->global.peak_window_id = window_id;
-    }
-}
 
 static int process_event(sim_state *st, const sim_event *ev, rl_error *err)
 {
@@ -494,8 +375,9 @@ static int process_event(sim_state *st, const sim_event *ev, rl_error *err)
         return rc;
     }
 
-    sim_response resp = classify(st->lim.policy, p->auth_valid, &d);
-    tally_request(st, cl, ev->time_us, resp, &d);
+    sim_response resp = sim_tally_classify(st->lim.policy, p->auth_valid, &d);
+    sim_tally_request(st->r, &st->fold, cl->pop, &cl->tally, id, ev->time_us,
+                      rl_window_id(&st->r->window, ev->time_us), resp, &d);
     if (st->cfg.on_request != NULL) {
         sim_request_info info = {cl->pop,       cl->index, id, ev->time_us,
                                  p->auth_valid, resp,      &d};
@@ -537,34 +419,12 @@ static int run_events(sim_state *st, rl_error *err)
 
 /* ---- results ---------------------------------------------------------- */
 
-static double headroom_of(int64_t usage, int64_t limit)
-{
-    if (limit <= 0)
-        return NAN;
-    return (double)(limit - usage) / (double)limit;
-}
-
 /* Folds the open tallies and derives the statistics that need totals. */
 static void finish(sim_state *st)
 {
-    sim_result *r = st->r;
-
     for (size_t c = 0; c < st->nclients; c++)
-        fold_window(st, &st->clients[c]);
-
-    for (int i = 0; i < r->npops; i++) {
-        sim_pop_result *pr = &r->pops[i];
-        sim_window_stats *w = &pr->per_window;
-
-        w->pairs = mul_sat(pr->clients, r->n_windows);
-        /* A pair with no request never reaches fold_window: it is a 0. */
-        w->min = st->pairs_seen[i] < w->pairs ? 0 : st->min_seen[i];
-        w->max = pr->max_window_usage;
-        w->mean = (double)pr->counts.requests / (double)w->pairs;
-        pr->headroom = headroom_of(pr->max_window_usage, pr->limit);
-    }
-    r->global.headroom = headroom_of(r->global.peak_window_usage, r->global.limit);
-    r->fits = r->total.rejected_client == 0 && r->total.rejected_global == 0;
+        sim_tally_fold(st->r, &st->fold, st->clients[c].pop, &st->clients[c].tally);
+    sim_tally_finish(st->r, &st->fold);
 }
 
 static void state_free(sim_state *st)
@@ -573,8 +433,8 @@ static void state_free(sim_state *st)
     sim_queue_destroy(st->queue);
     free(st->clients);
     free(st->ids);
-    free(st->pairs_seen);
-    free(st->min_seen);
+    free(st->fold.pairs_seen);
+    free(st->fold.min_seen);
     sim_result_destroy(st->r);
 }
 
@@ -583,10 +443,10 @@ static int setup_engine(sim_state *st, rl_error *err)
 {
     const sim_scenario *sc = st->sc;
 
-    st->pairs_seen = calloc((size_t)sc->npops, sizeof(int64_t));
-    st->min_seen = calloc((size_t)sc->npops, sizeof(int64_t));
+    st->fold.pairs_seen = calloc((size_t)sc->npops, sizeof(int64_t));
+    st->fold.min_seen = calloc((size_t)sc->npops, sizeof(int64_t));
     st->store = rl_store_memory_create();
-    if (st->pairs_seen == NULL || st->min_seen == NULL || st->store == NULL)
+    if (st->fold.pairs_seen == NULL || st->fold.min_seen == NULL || st->store == NULL)
         goto nomem;
 
     /* Keys expire when their window resets (no grace): a run over many

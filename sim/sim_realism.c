@@ -30,7 +30,6 @@
  *     R + first_delay, which becomes the new t_0 of the cadence.
  */
 #include <assert.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +39,7 @@
 #include "sim_decider.h"
 #include "sim_queue.h"
 #include "sim_rng.h"
+#include "sim_tally.h"
 #include "sim_trace.h"
 
 /* The stream index space of model draws: pop index + this. */
@@ -56,7 +56,7 @@ typedef struct rz_client {
     int64_t last_delay_us;   /* backoff: the previous delay */
     int after_retry;         /* the latest request was a retry */
     int queued_retry;        /* the queued event is a retry */
-    int64_t window_id, window_requests, window_rejected;
+    sim_window_tally tally; /* the open tally of the latest window */
     size_t id_offset; /* of the client's own id, or its target's */
     int64_t index;
     int pop;
@@ -73,26 +73,10 @@ typedef struct rz_state {
     sim_decider *decider;
     const sim_trace *trace;
     int64_t trace_next; /* next row of a trace run */
-    int64_t *pairs_seen, *min_seen;
+    sim_fold_state fold;
     int64_t processed;
     int64_t offset_us; /* server clock minus true time */
 } rz_state;
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t sum;
-    if (__builtin_add_overflow(a, b, &sum))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return sum;
-}
-
-static int64_t mul_sat(int64_t a, int64_t b)
-{
-    int64_t product;
-    if (__builtin_mul_overflow(a, b, &product))
-        return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
-    return product;
-}
 
 /* ---- which scenarios need this engine ---------------------------------- */
 
@@ -200,7 +184,7 @@ static int64_t draw_restart(const sim_population *p, rz_client *cl, int64_t from
     if (m->restart_jitter_us > 0)
         jitter = sim_rng_uniform_i64(&cl->rng_model, -m->restart_jitter_us,
                                      m->restart_jitter_us);
-    return add_sat(add_sat(from_us, m->restart_every_us), jitter);
+    return sim_add_sat(sim_add_sat(from_us, m->restart_every_us), jitter);
 }
 
 static void push(rz_state *st, int64_t t_us, size_t c)
@@ -241,8 +225,8 @@ static int clients_create(rz_state *st)
                             (uint64_t)cl->index);
         sim_rng_seed_stream(&cl->rng_model, st->r->seed, MODEL_STREAM + (uint64_t)cl->pop,
                             (uint64_t)cl->index);
-        int64_t process_start = add_sat(sc->start_us, start_offset_us(p, cl->index, &cl->rng));
-        cl->first_us = add_sat(process_start, p->first_delay_us);
+        int64_t process_start = sim_add_sat(sc->start_us, start_offset_us(p, cl->index, &cl->rng));
+        cl->first_us = sim_add_sat(process_start, p->first_delay_us);
         cl->last_us = cl->first_us;
         cl->next_restart_us = draw_restart(p, cl, process_start);
         push(st, cl->first_us, c);
@@ -256,55 +240,7 @@ nomem:
     return RL_ERR_NOMEM;
 }
 
-/* ---- tallies (as sim.c) ------------------------------------------------- */
-
-static sim_response classify(rl_policy policy, int auth_ok, const rl_decision *d)
-{
-    if (!auth_ok && policy == RL_POLICY_ATOMIC)
-        return SIM_FAILED_AUTH;
-    if (d->outcome == RL_REJECTED_GLOBAL)
-        return SIM_REJECTED_GLOBAL;
-    if (d->outcome == RL_REJECTED_CLIENT)
-        return SIM_REJECTED_CLIENT;
-    return auth_ok ? SIM_ACCEPTED : SIM_FAILED_AUTH;
-}
-
-static void fold_window(rz_state *st, rz_client *cl)
-{
-    sim_pop_result *pr = &st->r->pops[cl->pop];
-    int64_t n = cl->window_requests;
-
-    if (n == 0)
-        return;
-    if (st->pairs_seen[cl->pop]++ == 0 || n < st->min_seen[cl->pop])
-        st->min_seen[cl->pop] = n;
-    if (n > pr->max_window_usage)
-        pr->max_window_usage = n;
-    if (cl->window_rejected > pr->worst_window_rejected) {
-        pr->worst_window_rejected = cl->window_rejected;
-        pr->worst_window_requests = n;
-    }
-    cl->window_requests = 0;
-    cl->window_rejected = 0;
-}
-
-static void count_response(sim_counts *c, sim_response resp)
-{
-    c->requests++;
-    c->accepted += resp == SIM_ACCEPTED;
-    c->rejected_client += resp == SIM_REJECTED_CLIENT;
-    c->rejected_global += resp == SIM_REJECTED_GLOBAL;
-    c->failed_auth += resp == SIM_FAILED_AUTH;
-}
-
-static void note_first(int64_t *at_us, char *who, size_t len, int64_t t_us,
-                       const char *id)
-{
-    if (*at_us != SIM_TIME_NONE)
-        return;
-    *at_us = t_us;
-    snprintf(who, len, "%s", id);
-}
+/* ---- tallies (the shared ones are in sim_tally.h) --------------------- */
 
 static void tally_honest(sim_result *r, int64_t t_us, int rejected, const char *id)
 {
@@ -313,48 +249,21 @@ static void tally_honest(sim_result *r, int64_t t_us, int rejected, const char *
     z->honest_requests++;
     z->honest_rejected += rejected;
     if (rejected)
-        note_first(&z->honest_first_rejection_us, z->honest_first_rejection_client,
-                   sizeof(z->honest_first_rejection_client), t_us, id);
+        sim_tally_note_first(&z->honest_first_rejection_us,
+                             z->honest_first_rejection_client,
+                             sizeof(z->honest_first_rejection_client), t_us, id);
 }
 
 static void tally_request(rz_state *st, rz_client *cl, int64_t t_us, const char *id,
                           sim_response resp, const rl_decision *d)
 {
-    sim_result *r = st->r;
-    sim_pop_result *pr = &r->pops[cl->pop];
     int rejected = resp == SIM_REJECTED_CLIENT || resp == SIM_REJECTED_GLOBAL;
-    int64_t hour = (t_us - r->start_us) / RL_US_PER_HOUR;
 
-    int64_t window_id = rl_window_id(&r->window, t_us + st->offset_us);
-    if (cl->window_requests > 0 && cl->window_id != window_id)
-        fold_window(st, cl);
-    cl->window_id = window_id;
-    cl->window_requests++;
-    cl->window_rejected += rejected;
-
-    count_response(&pr->counts, resp);
-    count_response(&r->total, resp);
-    if (resp == SIM_ACCEPTED)
-        r->accepted_per_hour[hour]++;
-    else if (resp == SIM_FAILED_AUTH)
-        r->failed_auth_per_hour[hour]++;
-    else
-        r->rejected_per_hour[hour]++;
+    /* Windows are the server's, whose clock is offset from true time. */
+    sim_tally_request(st->r, &st->fold, cl->pop, &cl->tally, id, t_us,
+                      rl_window_id(&st->r->window, t_us + st->offset_us), resp, d);
     if (st->sc->pops[cl->pop].auth_valid)
-        tally_honest(r, t_us, rejected, id);
-
-    if (rejected) {
-        note_first(&pr->first_rejection_us, pr->first_rejection_client,
-                   sizeof(pr->first_rejection_client), t_us, id);
-        note_first(&r->first_rejection_us, r->first_rejection_client,
-                   sizeof(r->first_rejection_client), t_us, id);
-    }
-    if (resp == SIM_REJECTED_GLOBAL && r->global.exhausted_at_us == SIM_TIME_NONE)
-        r->global.exhausted_at_us = t_us;
-    if (d->global_count > r->global.peak_window_usage) {
-        r->global.peak_window_usage = d->global_count;
-        r->global.peak_window_id = window_id;
-    }
+        tally_honest(st->r, t_us, rejected, id);
 }
 
 /* ---- the client loop --------------------------------------------------- */
@@ -379,12 +288,12 @@ static int64_t next_regular_us(const sim_population *p, rz_client *cl)
             m = slot > m ? slot : m;
         }
         cl->k = m;
-        next = add_sat(cl->first_us, mul_sat(m, p->interval_us));
+        next = sim_add_sat(cl->first_us, sim_mul_sat(m, p->interval_us));
     } else {
         cl->k++;
-        next = add_sat(add_sat(cl->last_us, work), p->interval_us);
+        next = sim_add_sat(sim_add_sat(cl->last_us, work), p->interval_us);
     }
-    next = add_sat(next, jitter);
+    next = sim_add_sat(next, jitter);
     return next < cl->last_us ? cl->last_us : next;
 }
 
@@ -427,7 +336,7 @@ static int64_t apply_restarts(rz_state *st, rz_client *cl, int64_t next)
         if (next < st->r->end_us)
             z->dropped++;
         z->restarts++;
-        cl->first_us = add_sat(restart, p->first_delay_us);
+        cl->first_us = sim_add_sat(restart, p->first_delay_us);
         cl->k = 0;
         cl->retries_made = 0;
         cl->after_retry = 0;
@@ -455,7 +364,7 @@ static void schedule_next(rz_state *st, size_t c, int64_t t_us, int rejected,
         cl->retries_made++;
         cl->last_delay_us = delay;
         cl->queued_retry = 1;
-        next = add_sat(t_us, delay);
+        next = sim_add_sat(t_us, delay);
     } else {
         if (rejected && p->realism.on429.kind != SIM_ON429_NONE)
             z->gave_up++;
@@ -502,7 +411,7 @@ static int process_event(rz_state *st, const sim_event *ev, rl_error *err)
     int rc = decide(st, cl, id, ev->time_us, &d, err);
     if (rc < 0)
         return rc;
-    sim_response resp = classify(st->r->policy, p->auth_valid, &d);
+    sim_response resp = sim_tally_classify(st->r->policy, p->auth_valid, &d);
     tally_request(st, cl, ev->time_us, id, resp, &d);
     if (cl->queued_retry) {
         st->r->pops[cl->pop].realism.retries++;
@@ -549,10 +458,6 @@ static int run_events(rz_state *st, rl_error *err)
 
 /* ---- results ----------------------------------------------------------- */
 
-static double headroom_of(int64_t usage, int64_t limit)
-{
-    return limit <= 0 ? NAN : (double)(limit - usage) / (double)limit;
-}
 
 /* The start of the server's day (or window) in true UTC, as an offset from
  * midnight. */
@@ -569,19 +474,8 @@ static void finish(rz_state *st)
     sim_result *r = st->r;
 
     for (size_t c = 0; c < st->nclients; c++)
-        fold_window(st, &st->clients[c]);
-    for (int i = 0; i < r->npops; i++) {
-        sim_pop_result *pr = &r->pops[i];
-        sim_window_stats *w = &pr->per_window;
-
-        w->pairs = mul_sat(pr->clients, r->n_windows);
-        w->min = st->pairs_seen[i] < w->pairs ? 0 : st->min_seen[i];
-        w->max = pr->max_window_usage;
-        w->mean = (double)pr->counts.requests / (double)w->pairs;
-        pr->headroom = headroom_of(pr->max_window_usage, pr->limit);
-    }
-    r->global.headroom = headroom_of(r->global.peak_window_usage, r->global.limit);
-    r->fits = r->total.rejected_client == 0 && r->total.rejected_global == 0;
+        sim_tally_fold(r, &st->fold, st->clients[c].pop, &st->clients[c].tally);
+    sim_tally_finish(r, &st->fold);
     sim_decider_overshoot(st->decider, &r->realism);
     r->realism.day_start_utc_us = day_start_utc_us(r, st->offset_us);
 }
@@ -592,8 +486,8 @@ static void state_free(rz_state *st)
     sim_queue_destroy(st->queue);
     free(st->clients);
     free(st->ids);
-    free(st->pairs_seen);
-    free(st->min_seen);
+    free(st->fold.pairs_seen);
+    free(st->fold.min_seen);
 }
 
 /* Fills the result's realism block and the server-side setup. */
@@ -628,9 +522,9 @@ static int setup(rz_state *st, rl_error *err)
     if (rc < 0)
         return rc;
 
-    st->pairs_seen = calloc((size_t)sc->npops, sizeof(int64_t));
-    st->min_seen = calloc((size_t)sc->npops, sizeof(int64_t));
-    if (st->pairs_seen == NULL || st->min_seen == NULL || clients_create(st) < 0) {
+    st->fold.pairs_seen = calloc((size_t)sc->npops, sizeof(int64_t));
+    st->fold.min_seen = calloc((size_t)sc->npops, sizeof(int64_t));
+    if (st->fold.pairs_seen == NULL || st->fold.min_seen == NULL || clients_create(st) < 0) {
         rl_error_set(err, "%s: out of memory setting up the clients", sc->path);
         return RL_ERR_NOMEM;
     }

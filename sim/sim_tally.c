@@ -1,0 +1,128 @@
+/*
+ * sim_tally.c: per-request bookkeeping shared by the simulator engines
+ * (see sim_tally.h).
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "rl_time.h"
+#include "sim_tally.h"
+
+sim_response sim_tally_classify(rl_policy policy, int auth_ok, const rl_decision *d)
+{
+    if (!auth_ok && policy == RL_POLICY_ATOMIC)
+        return SIM_FAILED_AUTH;
+    if (d->outcome == RL_REJECTED_GLOBAL)
+        return SIM_REJECTED_GLOBAL;
+    if (d->outcome == RL_REJECTED_CLIENT)
+        return SIM_REJECTED_CLIENT;
+    return auth_ok ? SIM_ACCEPTED : SIM_FAILED_AUTH;
+}
+
+void sim_tally_fold(sim_result *r, sim_fold_state *fold, int pop, sim_window_tally *w)
+{
+    sim_pop_result *pr = &r->pops[pop];
+    int64_t n = w->requests;
+
+    if (n == 0)
+        return;
+    if (fold->pairs_seen[pop]++ == 0 || n < fold->min_seen[pop])
+        fold->min_seen[pop] = n;
+    if (n > pr->max_window_usage)
+        pr->max_window_usage = n;
+    if (w->rejected > pr->worst_window_rejected) {
+        pr->worst_window_rejected = w->rejected;
+        pr->worst_window_requests = n;
+    }
+    w->requests = 0;
+    w->rejected = 0;
+}
+
+static void count_response(sim_counts *c, sim_response resp)
+{
+    c->requests++;
+    switch (resp) {
+    case SIM_ACCEPTED:
+        c->accepted++;
+        break;
+    case SIM_REJECTED_CLIENT:
+        c->rejected_client++;
+        break;
+    case SIM_REJECTED_GLOBAL:
+        c->rejected_global++;
+        break;
+    case SIM_FAILED_AUTH:
+        c->failed_auth++;
+        break;
+    }
+}
+
+void sim_tally_note_first(int64_t *at_us, char *who, size_t len, int64_t t_us,
+                          const char *id)
+{
+    if (*at_us != SIM_TIME_NONE)
+        return;
+    *at_us = t_us;
+    snprintf(who, len, "%s", id);
+}
+
+void sim_tally_request(sim_result *r, sim_fold_state *fold, int pop, sim_window_tally *w,
+                       const char *id, int64_t t_us, int64_t window_id,
+                       sim_response resp, const rl_decision *d)
+{
+    sim_pop_result *pr = &r->pops[pop];
+    int rejected = resp == SIM_REJECTED_CLIENT || resp == SIM_REJECTED_GLOBAL;
+    int64_t hour = (t_us - r->start_us) / RL_US_PER_HOUR;
+
+    if (w->requests > 0 && w->window_id != window_id)
+        sim_tally_fold(r, fold, pop, w);
+    w->window_id = window_id;
+    w->requests++;
+    w->rejected += rejected;
+
+    count_response(&pr->counts, resp);
+    count_response(&r->total, resp);
+    if (resp == SIM_ACCEPTED)
+        r->accepted_per_hour[hour]++;
+    else if (resp == SIM_FAILED_AUTH)
+        r->failed_auth_per_hour[hour]++;
+    else
+        r->rejected_per_hour[hour]++;
+
+    if (rejected) {
+        sim_tally_note_first(&pr->first_rejection_us, pr->first_rejection_client,
+                             sizeof(pr->first_rejection_client), t_us, id);
+        sim_tally_note_first(&r->first_rejection_us, r->first_rejection_client,
+                             sizeof(r->first_rejection_client), t_us, id);
+    }
+    if (resp == SIM_REJECTED_GLOBAL && r->global.exhausted_at_us == SIM_TIME_NONE)
+        r->global.exhausted_at_us = t_us;
+    if (d->global_count > r->global.peak_window_usage) {
+        r->global.peak_window_usage = d->global_count;
+        r->global.peak_window_id = window_id;
+    }
+}
+
+static double headroom_of(int64_t usage, int64_t limit)
+{
+    if (limit <= 0)
+        return NAN;
+    return (double)(limit - usage) / (double)limit;
+}
+
+void sim_tally_finish(sim_result *r, const sim_fold_state *fold)
+{
+    for (int i = 0; i < r->npops; i++) {
+        sim_pop_result *pr = &r->pops[i];
+        sim_window_stats *w = &pr->per_window;
+
+        w->pairs = sim_mul_sat(pr->clients, r->n_windows);
+        /* A pair with no request never reaches sim_tally_fold: it is a 0. */
+        w->min = fold->pairs_seen[i] < w->pairs ? 0 : fold->min_seen[i];
+        w->max = pr->max_window_usage;
+        w->mean = (double)pr->counts.requests / (double)w->pairs;
+        pr->headroom = headroom_of(pr->max_window_usage, pr->limit);
+    }
+    r->global.headroom = headroom_of(r->global.peak_window_usage, r->global.limit);
+    r->fits = r->total.rejected_client == 0 && r->total.rejected_global == 0;
+}
