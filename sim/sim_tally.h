@@ -61,7 +61,7 @@ sim_response sim_tally_classify(rl_policy policy, int auth_ok, const rl_decision
 void sim_tally_fold(sim_result *r, sim_fold_state *fold, int pop, sim_window_tally *w);
 
 /* Records time t_us and client id as a first rejection in *at_us and who
- * (len bytes), unless *at_us already holds one. */
+ * (len bytes), unless *at_us already contains one. */
 void sim_tally_note_first(int64_t *at_us, char *who, size_t len, int64_t t_us,
                           const char *id);
 
