@@ -11,6 +11,7 @@
 #define CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rl_log.h"
 #include "rl_limits.h"
@@ -46,6 +47,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * CLI_EXIT_USAGE, for option errors. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Parses a plain decimal integer from 0 to 18446744073709551615: digits
+ * only, no sign, spaces or suffix.  Returns 0, or -1 for anything else. */
+int cli_parse_u64(const char *text, uint64_t *out);
 
 /* The first occurrence of a single-valued setting, for cli_option_once().
  * Zero-initialized means not given yet. */

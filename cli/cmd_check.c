@@ -107,19 +107,6 @@ static void count_global_demand(void *user, const sim_request_info *info)
 
 /* ---- options ---------------------------------------------------------- */
 
-static int parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -1;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*end != '\0' || (v == ULLONG_MAX && strcmp(text, "18446744073709551615") != 0))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_option(int ch, const char *arg, check_options *opt)
 {
     uint64_t v;
@@ -144,7 +131,7 @@ static int parse_option(int ch, const char *arg, check_options *opt)
     case 's':
         if (cli_option_once("check", &opt->seed_once, "--seed", arg, arg) != 0)
             return CLI_EXIT_USAGE;
-        if (parse_u64(arg, &opt->config.seed) < 0)
+        if (cli_parse_u64(arg, &opt->config.seed) < 0)
             return cli_usage_error("check", "--seed '%s': expected an unsigned integer",
                                    arg);
         opt->config.override_seed = 1;
@@ -153,7 +140,7 @@ static int parse_option(int ch, const char *arg, check_options *opt)
         if (cli_option_once("check", &opt->max_requests_once, "--max-requests", arg,
                             arg) != 0)
             return CLI_EXIT_USAGE;
-        if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
+        if (cli_parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
             return cli_usage_error("check", "--max-requests '%s': expected a positive "
                                             "integer",
                                    arg);

@@ -125,22 +125,6 @@ typedef struct sim_options {
         threads_once, max_requests_once, trace_once, window_once;
 } sim_options;
 
-static int parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Rejects a --limit VAR=N whose VAR an earlier --limit set to another
- * value; the same VAR=N twice is accepted. */
 static int check_limit_repeat(const sim_options *opt, const char *set)
 {
     const char *eq = strchr(set, '=');
@@ -217,7 +201,7 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
     case 's':
         if (cli_option_once("sim", &opt->seed_once, "--seed", arg, arg) != 0)
             return CLI_EXIT_USAGE;
-        if (parse_u64(arg, &opt->config.seed) < 0)
+        if (cli_parse_u64(arg, &opt->config.seed) < 0)
             return cli_usage_error("sim",
                                    "--seed '%s': expected an unsigned integer "
                                    "from 0 to 18446744073709551615",
@@ -240,7 +224,7 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
     case 't':
         if (cli_option_once("sim", &opt->threads_once, "--threads", arg, arg) != 0)
             return CLI_EXIT_USAGE;
-        if (parse_u64(arg, &v) < 0 || v == 0 || v > SIM_THREADS_MAX)
+        if (cli_parse_u64(arg, &v) < 0 || v == 0 || v > SIM_THREADS_MAX)
             return cli_usage_error("sim", "--threads '%s': expected an integer from 1 "
                                           "to %d",
                                    arg, SIM_THREADS_MAX);
@@ -250,7 +234,7 @@ static int parse_option(int ch, const char *arg, sim_options *opt)
         if (cli_option_once("sim", &opt->max_requests_once, "--max-requests", arg,
                             arg) != 0)
             return CLI_EXIT_USAGE;
-        if (parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
+        if (cli_parse_u64(arg, &v) < 0 || v == 0 || v > (uint64_t)INT64_MAX)
             return cli_usage_error("sim",
                                    "--max-requests '%s': expected a positive "
                                    "integer",

@@ -82,25 +82,11 @@ typedef struct sweep_options {
         max_runs_once, max_requests_once, seed_once;
 } sweep_options;
 
-static int parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_positive(const char *option, const char *text, int64_t max, int64_t *out)
 {
     uint64_t v;
 
-    if (parse_u64(text, &v) < 0 || v == 0 || v > (uint64_t)max)
+    if (cli_parse_u64(text, &v) < 0 || v == 0 || v > (uint64_t)max)
         return cli_usage_error("sweep", "%s '%s': expected a whole number from 1 to %lld",
                                option, text, (long long)max);
     *out = (int64_t)v;
@@ -153,7 +139,7 @@ static int parse_option(int ch, const char *arg, sweep_options *opt)
     case 's':
         if (once(&opt->seed_once, "--seed", arg) != 0)
             return CLI_EXIT_USAGE;
-        if (parse_u64(arg, &seed) < 0)
+        if (cli_parse_u64(arg, &seed) < 0)
             return cli_usage_error("sweep", "--seed '%s': expected an unsigned integer", arg);
         opt->cfg.sim.override_seed = 1;
         opt->cfg.sim.seed = seed;
@@ -219,7 +205,7 @@ static int parse_value(const sim_sweep_key *key, const char *text, const char *w
                                         "5m, 71m59s, 300ms): %s",
                                key->text, what, text, err.message);
     }
-    if (parse_u64(text, &v) == 0 && v <= (uint64_t)INT64_MAX) {
+    if (cli_parse_u64(text, &v) == 0 && v <= (uint64_t)INT64_MAX) {
         *out = (int64_t)v;
         return 0;
     }
