@@ -36,6 +36,13 @@ typedef enum rpt_status {
 /* Returns a static description of a status; never NULL. */
 const char *rpt_strerror(int status);
 
+/* Writes t_us as an ISO-8601 UTC time, or "none" for SIM_TIME_NONE. */
+void rpt_format_time(int64_t t_us, char *buf, size_t len);
+
+/* Returns a new JSON string with t_us as an ISO-8601 UTC time, or JSON
+ * null for SIM_TIME_NONE; the caller owns the reference. */
+json_t *rpt_json_time(int64_t t_us);
+
 /* Returns the policy a run used, as a scenario's `policy` key or --policy
  * spells it: "deployed", "atomic", "sliding-log", "sliding-window" or
  * "gcra".  Every report names the policy through this function. */

@@ -103,6 +103,15 @@ char *rpt_xml_escape(const char *text);
 /* Opens dir/name for writing; NULL with errno set on failure. */
 FILE *rpt_plot_open(const char *dir, const char *name);
 
+/* Writes the gnuplot loop that renders the current plot as PNG and SVG,
+ * into here.BASE.png and here.BASE.svg (`here` and `png_term` are set by
+ * the script's preamble); the plot command follows, then
+ * rpt_plot_render_loop_close(). */
+void rpt_plot_render_loop_open(FILE *out, const char *base);
+
+/* Ends the loop of rpt_plot_render_loop_open(). */
+void rpt_plot_render_loop_close(FILE *out);
+
 /* Writes usage.gp, global.gp and hourly.gp into dir for one run. */
 int rpt_plot_write(const char *dir, const sim_result *r, const sim_series *s);
 

@@ -25,7 +25,7 @@
 #include "rpt.h"
 #include "rpt_realism.h"
 
-static json_t *time_or_null(int64_t t_us)
+json_t *rpt_json_time(int64_t t_us)
 {
     char buf[RL_ISO8601_MAX];
 
@@ -81,7 +81,7 @@ static json_t *seed_value(uint64_t seed)
 static json_t *run_object(const sim_result *r)
 {
     return json_pack("{s:o, s:o, s:I, s:o, s:I, s:I}", "start",
-                     time_or_null(r->start_us), "end", time_or_null(r->end_us), "days",
+                     rpt_json_time(r->start_us), "end", rpt_json_time(r->end_us), "days",
                      (json_int_t)r->days, "seed", seed_value(r->seed), "windows",
                      (json_int_t)r->n_windows, "hours", (json_int_t)r->n_hours);
 }
@@ -124,7 +124,7 @@ static json_t *population_object(const sim_pop_result *p)
         "mean", p->per_window.mean, "max", (json_int_t)p->per_window.max,
         "max_window_usage", (json_int_t)p->max_window_usage, "headroom",
         fraction_or_null(p->headroom), "first_rejection",
-        time_or_null(p->first_rejection_us), "first_rejection_client",
+        rpt_json_time(p->first_rejection_us), "first_rejection_client",
         p->first_rejection_us == SIM_TIME_NONE ? json_null()
                                                : json_string(p->first_rejection_client),
         "worst_window", "requests", (json_int_t)p->worst_window_requests, "rejected",
@@ -147,7 +147,7 @@ static json_t *totals_object(const sim_result *r)
                      "rejected_client", (json_int_t)c->rejected_client,
                      "rejected_global", (json_int_t)c->rejected_global, "failed_auth",
                      (json_int_t)c->failed_auth, "first_rejection",
-                     time_or_null(r->first_rejection_us), "first_rejection_client",
+                     rpt_json_time(r->first_rejection_us), "first_rejection_client",
                      r->first_rejection_us == SIM_TIME_NONE
                          ? json_null()
                          : json_string(r->first_rejection_client));
@@ -166,7 +166,7 @@ static json_t *global_object(const sim_result *r)
                      "peak_window_usage", (json_int_t)r->global.peak_window_usage,
                      "peak_window", peak_window, "headroom",
                      fraction_or_null(r->global.headroom), "exhausted_at",
-                     time_or_null(r->global.exhausted_at_us));
+                     rpt_json_time(r->global.exhausted_at_us));
 }
 
 static json_t *int_array(const int64_t *values, int64_t n)

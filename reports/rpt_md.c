@@ -45,14 +45,6 @@ static void window_unit(const rl_window *w, char *buf, size_t len)
         rl_window_format(w, buf, len);
 }
 
-static void format_time(int64_t t_us, char *buf, size_t len)
-{
-    if (t_us == SIM_TIME_NONE)
-        snprintf(buf, len, "none");
-    else
-        rl_time_format_iso8601(t_us, buf, len);
-}
-
 static void format_pct(double fraction, char *buf, size_t len)
 {
     if (isnan(fraction))
@@ -119,8 +111,8 @@ static void write_run(FILE *out, const sim_result *r)
 {
     char start[RL_ISO8601_MAX], end[RL_ISO8601_MAX], window[64];
 
-    format_time(r->start_us, start, sizeof(start));
-    format_time(r->end_us, end, sizeof(end));
+    rpt_format_time(r->start_us, start, sizeof(start));
+    rpt_format_time(r->end_us, end, sizeof(end));
     rl_window_format(&r->window, window, sizeof(window));
     fprintf(out, "Run: %s to %s (%lld day%s), window %s, policy %s, seed %llu. "
                  "Scenario file: `%s`.\n\n",
@@ -166,7 +158,7 @@ static void write_populations(FILE *out, const sim_result *r)
     for (int i = 0; i < r->npops; i++) {
         const sim_pop_result *p = &r->pops[i];
         format_pct(p->headroom, pct, sizeof(pct));
-        format_time(p->first_rejection_us, when, sizeof(when));
+        rpt_format_time(p->first_rejection_us, when, sizeof(when));
         fprintf(out, "| %s | %s | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %lld "
                      "| %s | %s |\n",
                 p->name, p->role, (long long)p->clients, (long long)p->counts.requests,

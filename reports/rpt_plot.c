@@ -87,9 +87,7 @@ static void put_preamble(FILE *out, const char *script, const char *what,
           out);
 }
 
-/* Opens the loop that renders the current plot as PNG and SVG, writing
- * here.BASE.png and here.BASE.svg.  close_render_loop() ends it. */
-static void open_render_loop(FILE *out, const char *base)
+void rpt_plot_render_loop_open(FILE *out, const char *base)
 {
     fprintf(out,
             "do for [fmt in \"png svg\"] {\n"
@@ -102,7 +100,7 @@ static void open_render_loop(FILE *out, const char *base)
             RPT_PLOT_WIDTH, RPT_PLOT_HEIGHT, RPT_PLOT_WIDTH, RPT_PLOT_HEIGHT, base);
 }
 
-static void close_render_loop(FILE *out)
+void rpt_plot_render_loop_close(FILE *out)
 {
     fputs("}\nset output\n", out);
 }
@@ -295,7 +293,7 @@ static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int 
 
     window_unit(&r->window, unit, sizeof(unit));
     snprintf(base, sizeof(base), "usage-%s", p->name);
-    open_render_loop(out, base);
+    rpt_plot_render_loop_open(out, base);
     /* Drawn bottom up: the limit, the median, then the busiest client. */
     fprintf(out, "    plot %lld with lines lw 2.5 lc rgb \"black\" title \"limit %lld/%s\", \\\n",
             (long long)p->limit, (long long)p->limit, unit);
@@ -312,7 +310,7 @@ static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int 
                  "lw 2.5 dt 2 lc rgb \"%s\" title \"%s: counted by the limiter\"\n",
             x, (long long)w, col, COLOUR_COUNTED,
             p->clients > 1 ? "busiest client" : "the client");
-    close_render_loop(out);
+    rpt_plot_render_loop_close(out);
 }
 
 static int write_usage(const char *dir, const sim_result *r, const sim_series *s)
@@ -396,7 +394,7 @@ static void global_plot(FILE *out, const sim_result *r, const sim_series *s)
     }
 
     window_unit(&r->window, unit, sizeof(unit));
-    open_render_loop(out, "global");
+    rpt_plot_render_loop_open(out, "global");
     fprintf(out, "    plot here . \"usage.csv\" using %s:($2 == %lld ? $6 : NaN) with steps "
                  "lw 2 dt 2 lc rgb \"%s\" title \"requests made (busiest window)\", \\\n",
             x, (long long)s->global_peak_window_index, COLOUR_MUTED);
@@ -408,7 +406,7 @@ static void global_plot(FILE *out, const sim_result *r, const sim_series *s)
     }
     fprintf(out, "         %lld with lines lw 2.5 lc rgb \"black\" title \"total %s/%s\"\n",
             (long long)r->global.limit, total, unit);
-    close_render_loop(out);
+    rpt_plot_render_loop_close(out);
 }
 
 static int write_global(const char *dir, const sim_result *r, const sim_series *s)
@@ -451,7 +449,7 @@ static int write_hourly(const char *dir, const sim_result *r)
           out);
 
     /* Stacked: each box is drawn over the taller one before it. */
-    open_render_loop(out, "hourly");
+    rpt_plot_render_loop_open(out, "hourly");
     fputs("    plot ", out);
     if (c->failed_auth > 0)
         fprintf(out, "here . \"hourly.csv\" using ($0+0.5):($2+$3+$4) with boxes "
@@ -463,7 +461,7 @@ static int write_hourly(const char *dir, const sim_result *r)
     fprintf(out, "         \"\" using ($0+0.5):2 with boxes lc rgb \"%s\" "
                  "title \"accepted\"\n",
             COLOUR_GOOD);
-    close_render_loop(out);
+    rpt_plot_render_loop_close(out);
     return close_file(out);
 }
 

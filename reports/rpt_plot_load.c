@@ -57,19 +57,6 @@ static void put_head(FILE *out, const char *script, const char *what, const char
     fputs("\"\n", out);
 }
 
-static void put_loop(FILE *out, const char *base)
-{
-    fprintf(out,
-            "do for [fmt in \"png svg\"] {\n"
-            "    if (fmt eq \"png\") {\n"
-            "        eval \"set terminal \" . png_term . \" size %d,%d noenhanced\"\n"
-            "    } else {\n"
-            "        set terminal svg size %d,%d noenhanced background \"white\"\n"
-            "    }\n"
-            "    set output here . \"%s.\" . fmt\n",
-            RPT_PLOT_WIDTH, RPT_PLOT_HEIGHT, RPT_PLOT_WIDTH, RPT_PLOT_HEIGHT, base);
-}
-
 static int write_latency_gp(FILE *out, const rpt_load_series *ls)
 {
     char title[512];
@@ -77,7 +64,7 @@ static int write_latency_gp(FILE *out, const rpt_load_series *ls)
     snprintf(title, sizeof(title), "%s: latency percentiles", ls->title);
     put_head(out, "load-latency.gp", "latency percentiles", title);
     fputs("set ylabel \"latency (ms)\"\nset yrange [0:*]\n", out);
-    put_loop(out, "load-latency");
+    rpt_plot_render_loop_open(out, "load-latency");
     fputs("    plot here . \"load.csv\" using 2:3 with lines lw 2 lc rgb \"#27ae60\" "
           "title \"p50\", \\\n"
           "         \"\" using 2:4 with lines lw 2 lc rgb \"#e67e22\" title \"p90\", \\\n"
@@ -95,7 +82,7 @@ static int write_status_gp(FILE *out, const rpt_load_series *ls)
              (double)ls->bucket_us / 1e6);
     put_head(out, "load-status.gp", "status codes", title);
     fputs("set ylabel \"responses per bucket\"\nset yrange [0:*]\n", out);
-    put_loop(out, "load-status");
+    rpt_plot_render_loop_open(out, "load-status");
     fputs("    plot here . \"load.csv\" using 2:6 with steps lw 2 lc rgb \"#27ae60\" "
           "title \"2xx\", \\\n"
           "         \"\" using 2:7 with steps lw 2 lc rgb \"#c0392b\" title \"429\", \\\n"

@@ -24,14 +24,6 @@
 /* Room for one sentence of a report; longer ones are cut. */
 #define RPT_REALISM_LINE_MAX 512
 
-static void format_time(int64_t t_us, char *buf, size_t len)
-{
-    if (t_us == SIM_TIME_NONE)
-        snprintf(buf, len, "none");
-    else
-        rl_time_format_iso8601(t_us, buf, len);
-}
-
 /* Appends printf output at *used, never past len. */
 static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -187,7 +179,7 @@ static int describe_honest(const sim_result *r, char *buf, size_t len)
         attackers += !r->pops[i].config.auth_valid;
     if (attackers == 0)
         return 0;
-    format_time(z->honest_first_rejection_us, when, sizeof(when));
+    rpt_format_time(z->honest_first_rejection_us, when, sizeof(when));
     format_who(z->honest_first_rejection_us, z->honest_first_rejection_client, who,
                sizeof(who));
     snprintf(buf, len, "%lld requests of auth-valid clients, %lld rejected, first at %s%s",
@@ -214,7 +206,7 @@ static void write_compare(FILE *out, const sim_result *r)
             "accepted", "rejected", "retries", "first rejection");
     for (int i = 0; i < z->ncompare; i++) {
         const sim_compare_row *row = &z->compare[i];
-        format_time(row->first_rejection_us, when, sizeof(when));
+        rpt_format_time(row->first_rejection_us, when, sizeof(when));
         format_who(row->first_rejection_us, row->first_rejection_client, who, sizeof(who));
         fprintf(out, "            %-15s %10lld %10lld %10lld %8lld  %s%s\n",
                 rl_algo_policy_name(row->choice.algo, row->choice.policy),
@@ -292,7 +284,7 @@ static void md_compare(FILE *out, const sim_result *r)
           out);
     for (int i = 0; i < z->ncompare; i++) {
         const sim_compare_row *row = &z->compare[i];
-        format_time(row->first_rejection_us, when, sizeof(when));
+        rpt_format_time(row->first_rejection_us, when, sizeof(when));
         format_who(row->first_rejection_us, row->first_rejection_client, who, sizeof(who));
         fprintf(out, "| %s | %lld | %lld | %lld | %lld | %s%s |\n",
                 rl_algo_policy_name(row->choice.algo, row->choice.policy),
@@ -325,16 +317,6 @@ void rpt_realism_md(FILE *out, const sim_result *r)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static json_t *time_or_null(int64_t t_us)
-{
-    char buf[RL_ISO8601_MAX];
-
-    if (t_us == SIM_TIME_NONE)
-        return json_null();
-    rl_time_format_iso8601(t_us, buf, sizeof(buf));
-    return json_string(buf);
-}
-
 json_t *rpt_realism_json_population(const sim_result *r, const sim_pop_result *p)
 {
     const sim_realism_pop *m = &p->config.realism;
@@ -366,7 +348,7 @@ static json_t *compare_array(const sim_result *r)
             rl_algo_policy_name(row->choice.algo, row->choice.policy), "requests",
             (json_int_t)row->requests, "accepted", (json_int_t)row->accepted, "rejected",
             (json_int_t)row->rejected, "retries", (json_int_t)row->retries,
-            "first_rejection", time_or_null(row->first_rejection_us),
+            "first_rejection", rpt_json_time(row->first_rejection_us),
             "first_rejection_client",
             row->first_rejection_us == SIM_TIME_NONE
                 ? json_null()
@@ -392,7 +374,7 @@ json_t *rpt_realism_json(const sim_result *r)
         "policy", rpt_policy_name(r), "burst", (json_int_t)m->burst, "retries",
         (json_int_t)z->retries, "honest", "requests", (json_int_t)z->honest_requests,
         "rejected", (json_int_t)z->honest_rejected, "first_rejection",
-        time_or_null(z->honest_first_rejection_us), "first_rejection_client",
+        rpt_json_time(z->honest_first_rejection_us), "first_rejection_client",
         z->honest_first_rejection_us == SIM_TIME_NONE
             ? json_null()
             : json_string(z->honest_first_rejection_client),

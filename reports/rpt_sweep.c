@@ -245,20 +245,14 @@ static void write_sweep_gp(FILE *out, const sim_sweep_result *sw)
         fprintf(out, "set arrow 1 from %.6f, graph 0 to %.6f, graph 1 nohead lw 1.5 dt 2 "
                      "lc rgb \"#27ae60\" front\n",
                 (double)sw->boundary / scale, (double)sw->boundary / scale);
+    rpt_plot_render_loop_open(out, "sweep");
     fprintf(out,
-            "do for [fmt in \"png svg\"] {\n"
-            "    if (fmt eq \"png\") {\n"
-            "        eval \"set terminal \" . png_term . \" size %d,%d noenhanced\"\n"
-            "    } else {\n"
-            "        set terminal svg size %d,%d noenhanced background \"white\"\n"
-            "    }\n"
-            "    set output here . \"sweep.\" . fmt\n"
             "    plot here . \"sweep.csv\" using ($1/%g):6 with linespoints lw 2 pt 7 "
             "lc rgb \"#c0392b\" title \"runs with rejections\", \\\n"
             "         \"\" using ($1/%g):7 axes x1y2 with linespoints lw 1.5 dt 2 pt 6 "
-            "lc rgb \"#2e86c1\" title \"rejections per run\"\n"
-            "}\nset output\n",
-            RPT_PLOT_WIDTH, RPT_PLOT_HEIGHT, RPT_PLOT_WIDTH, RPT_PLOT_HEIGHT, scale, scale);
+            "lc rgb \"#2e86c1\" title \"rejections per run\"\n",
+            scale, scale);
+    rpt_plot_render_loop_close(out);
 }
 
 int rpt_plot_write_sweep(const char *dir, const sim_sweep_result *sw)

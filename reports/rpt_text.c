@@ -54,14 +54,6 @@ static const char *pair_name(const rl_window *w)
     return w->kind == RL_WINDOW_CALENDAR_DAY ? "client-day" : "client-window";
 }
 
-static void format_time(int64_t t_us, char *buf, size_t len)
-{
-    if (t_us == SIM_TIME_NONE)
-        snprintf(buf, len, "none");
-    else
-        rl_time_format_iso8601(t_us, buf, len);
-}
-
 /* The population with the lowest headroom (limit above 0), else the first. */
 static const sim_pop_result *binding_population(const sim_result *r)
 {
@@ -122,7 +114,7 @@ static int verdict_rejects(const sim_result *r, char *buf, size_t len)
     char when[RL_ISO8601_MAX], unit[UNIT_MAX];
     int n;
 
-    format_time(r->first_rejection_us, when, sizeof(when));
+    rpt_format_time(r->first_rejection_us, when, sizeof(when));
     window_unit(&r->window, unit, sizeof(unit));
     n = snprintf(
         buf, len, "REJECTS %s: first rejection %s (%s); %lld of %lld rejected per %s",
@@ -130,7 +122,7 @@ static int verdict_rejects(const sim_result *r, char *buf, size_t len)
         (long long)p->worst_window_requests, pair_name(&r->window));
 
     if (r->global.exhausted_at_us != SIM_TIME_NONE && n >= 0 && (size_t)n < len) {
-        format_time(r->global.exhausted_at_us, when, sizeof(when));
+        rpt_format_time(r->global.exhausted_at_us, when, sizeof(when));
         n += snprintf(buf + n, len - (size_t)n, "; total %lld/%s exhausted at %s",
                       (long long)r->global.limit, unit, when);
     }
@@ -149,8 +141,8 @@ static void write_run(FILE *out, const sim_result *r)
     fprintf(out, "  scenario  %s (%s)\n", r->name, r->path);
     if (r->description[0] != '\0')
         fprintf(out, "            %s\n", r->description);
-    format_time(r->start_us, start, sizeof(start));
-    format_time(r->end_us, end, sizeof(end));
+    rpt_format_time(r->start_us, start, sizeof(start));
+    rpt_format_time(r->end_us, end, sizeof(end));
     rl_window_format(&r->window, window, sizeof(window));
     fprintf(out,
             "  run       %s to %s (%lld day%s), window %s (%lld window%s), "
@@ -259,7 +251,7 @@ static void write_population(FILE *out, const sim_result *r, const sim_pop_resul
             (long long)p->per_window.max, (long long)p->limit, unit);
     sim_format_headroom(p->max_window_usage, p->limit, pct, sizeof(pct));
     fprintf(out, "    %-18s %s\n", "headroom", pct);
-    format_time(p->first_rejection_us, when, sizeof(when));
+    rpt_format_time(p->first_rejection_us, when, sizeof(when));
     if (p->first_rejection_us == SIM_TIME_NONE)
         fprintf(out, "    %-18s none\n", "first rejection");
     else
@@ -295,7 +287,7 @@ static void write_global(FILE *out, const sim_result *r)
     if (r->global.exhausted_at_us == SIM_TIME_NONE) {
         fputs(", never exhausted\n", out);
     } else {
-        format_time(r->global.exhausted_at_us, when, sizeof(when));
+        rpt_format_time(r->global.exhausted_at_us, when, sizeof(when));
         fprintf(out, ", exhausted at %s\n", when);
     }
 }

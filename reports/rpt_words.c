@@ -12,6 +12,14 @@
 #include "rl_time.h"
 #include "rpt_formats.h"
 
+void rpt_format_time(int64_t t_us, char *buf, size_t len)
+{
+    if (t_us == SIM_TIME_NONE)
+        snprintf(buf, len, "none");
+    else
+        rl_time_format_iso8601(t_us, buf, len);
+}
+
 /* The alternative algorithms run only in the realism engine, so a result
  * without it used a fixed window. */
 const char *rpt_policy_name(const sim_result *r)
