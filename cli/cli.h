@@ -88,6 +88,10 @@ char *cli_read_file(const char *path, size_t max_bytes, size_t *len_out);
 int cli_load_limits(rl_limits *limits, const char *const *env_files,
                     int n_env_files, const char *container);
 
+/* Returns CLI_EXIT_USAGE, with the error printed, when RATELAB_LOG is set
+ * to anything but error, warn, info or debug; 0 otherwise. */
+int cli_check_log_level(void);
+
 /* A logger writing "ratelab: level: line" to stderr; level from
  * RATELAB_LOG (error, warn, info, debug; default info). */
 const rl_logger *cli_logger(void);

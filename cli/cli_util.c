@@ -167,23 +167,31 @@ static void stderr_sink(void *user, rl_log_level level, const char *line)
     fprintf(stderr, "ratelab: %s: %s\n", rl_log_level_name(level), line);
 }
 
+int cli_check_log_level(void)
+{
+    const char *env = getenv("RATELAB_LOG");
+
+    if (env != NULL && rl_log_level_parse(env) < 0) {
+        cli_error("invalid RATELAB_LOG='%s': expected error, warn, info or debug "
+                  "(or unset it for info)",
+                  env);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 const rl_logger *cli_logger(void)
 {
     static rl_logger logger;
     static int ready;
 
+    /* main() has rejected an invalid RATELAB_LOG before any command runs. */
     if (!ready) {
         const char *env = getenv("RATELAB_LOG");
         int level = env != NULL ? rl_log_level_parse(env) : RL_LOG_INFO;
-        if (level < 0) {
-            fprintf(stderr, "ratelab: warn: RATELAB_LOG='%s' is not error, warn, "
-                            "info or debug; using info\n",
-                    env);
-            level = RL_LOG_INFO;
-        }
         logger.sink = stderr_sink;
         logger.user = NULL;
-        logger.max_level = (rl_log_level)level;
+        logger.max_level = level < 0 ? RL_LOG_INFO : (rl_log_level)level;
         ready = 1;
     }
     return &logger;

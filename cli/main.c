@@ -82,6 +82,8 @@ int main(int argc, char **argv)
         cli_error("unknown command '%s'; run 'ratelab help' for the list", name);
         return CLI_EXIT_USAGE;
     }
+    if (cli_check_log_level() != 0)
+        return CLI_EXIT_USAGE;
     /* Subcommands see argv[0] = their own name, as getopt expects. */
     return c->run(argc - 1, argv + 1);
 }

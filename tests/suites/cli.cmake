@@ -1,0 +1,1 @@
+rl_add_suite(cli test_cli.c)
