@@ -206,6 +206,9 @@ static int worker_setup(lg_worker *w, const lg_config *cfg, int id, int nslots)
     w->cfg = cfg;
     w->id = id;
     w->nslots = nslots;
+    /* RATE and MAX: worker w sends request numbers w, w + T, w + 2T, ...,
+     * so the workers together send each number once. */
+    w->next = cfg->mode == LG_MODE_SCHEDULE ? 0 : id;
     w->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(id + 1) * 0xD1B54A32D192ED03ULL) ^
              (uint64_t)lg_real_ns();
     if (w->rng == 0)

@@ -182,22 +182,30 @@ typedef struct served {
     char url[64];
 } served;
 
-/* Starts `ratelab serve` with DAILY_LIMIT_PER_MINER set in its environment
- * and the given window; returns 0 once it accepts connections. */
-static int serve_start(served *s, const char *miner_limit, const char *window)
+/* Starts `ratelab serve` with DAILY_LIMIT_PER_MINER set in its environment,
+ * the given window and, when log_path is not NULL, an access log there;
+ * returns 0 once it accepts connections. */
+static int serve_start_logged(served *s, const char *miner_limit, const char *window,
+                              const char *log_path)
 {
-    char listen_arg[64];
+    char listen_arg[64], log_arg[600];
     s->port = tst_free_port();
     snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", s->port);
     snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
+    snprintf(log_arg, sizeof(log_arg), "--access-log=%s", log_path != NULL ? log_path : "");
     char *argv[] = {RATELAB_BIN, "serve", "--listen", listen_arg, "--window",
-                    (char *)window, NULL};
+                    (char *)window, log_path != NULL ? log_arg : NULL, NULL};
     setenv("DAILY_LIMIT_PER_MINER", miner_limit, 1);
     s->pid = tst_spawn(argv, NULL);
     unsetenv("DAILY_LIMIT_PER_MINER");
     if (s->pid < 0 || tst_wait_port(s->port, 5000) != 0)
         return -1;
     return 0;
+}
+
+static int serve_start(served *s, const char *miner_limit, const char *window)
+{
+    return serve_start_logged(s, miner_limit, window, NULL);
 }
 
 static void serve_stop(served *s)
@@ -230,6 +238,84 @@ static int count_lines(const char *text)
     for (; text != NULL && *text; text++)
         n += *text == '\n';
     return n;
+}
+
+/* ---- rate mode -------------------------------------------------------- */
+
+/* Counts the lines of a `ratelab serve` access log
+ * ("TIME CLIENT METHOD PATH STATUS HOTKEY LATENCY") that are POSTs, and
+ * the distinct hotkeys among them (at most 4096 are told apart). */
+static void access_log_counts(const char *path, int *posts, int *hotkeys)
+{
+    enum { MAX_KEYS = 4096 };
+    static char keys[MAX_KEYS][64];
+    char line[1024], method[16], hotkey[64];
+    int nkeys = 0;
+    *posts = 0;
+    FILE *f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "%*s %*s %15s %*s %*s %63s", method, hotkey) != 2 ||
+            strcmp(method, "POST") != 0)
+            continue;
+        (*posts)++;
+        int seen = 0;
+        for (int i = 0; i < nkeys && !seen; i++)
+            seen = strcmp(keys[i], hotkey) == 0;
+        if (!seen && nkeys < MAX_KEYS)
+            snprintf(keys[nkeys++], sizeof(keys[0]), "%s", hotkey);
+    }
+    if (f != NULL)
+        fclose(f);
+    *hotkeys = nkeys;
+}
+
+static void test_rate_threads_send_distinct_requests(void)
+{
+    served s;
+    tst_output out;
+    int posts = 0, hotkeys = 0;
+    char log[512];
+    snprintf(log, sizeof(log), "%s/access.log", tst_tmpdir());
+    CU_ASSERT_FATAL(serve_start_logged(&s, "100000", "utc-day", log) == 0);
+
+    /* 200/s for 2 s is requests 0 .. 399; over 100 clients each hotkey
+     * gets 4, whichever of the 4 threads sends them. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", s.url, "--rate", "200",
+                                "--duration", "2s", "--connections", "8", "--threads", "4",
+                                "--clients", "100", "--hotkey", "thr", "--json", NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    CU_ASSERT_EQUAL(json_int_path(doc, "requests", NULL), 400);
+    CU_ASSERT_EQUAL(json_int_path(doc, "status", "200"), 400);
+    json_decref(doc);
+    tst_output_free(&out);
+    serve_stop(&s);
+
+    access_log_counts(log, &posts, &hotkeys);
+    CU_ASSERT_EQUAL(posts, 400);
+    CU_ASSERT_EQUAL(hotkeys, 100);
+}
+
+static void test_rate_threads_spend_every_quota(void)
+{
+    served s;
+    tst_output out;
+    /* 10 clients with 2 requests each per window: 20 admitted in all when
+     * both threads spread their requests over every client. */
+    CU_ASSERT_FATAL(serve_start(&s, "2", "utc-day") == 0);
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", s.url, "--rate", "100",
+                                "--duration", "1s", "--connections", "4", "--threads", "2",
+                                "--clients", "10", "--hotkey", "quota", "--json", NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    CU_ASSERT_EQUAL(json_int_path(doc, "requests", NULL), 100);
+    CU_ASSERT_EQUAL(json_int_path(doc, "status", "200"), 20);
+    CU_ASSERT_EQUAL(json_int_path(doc, "status", "429"), 80);
+    json_decref(doc);
+    tst_output_free(&out);
+    serve_stop(&s);
 }
 
 /* ---- probe ------------------------------------------------------------ */
@@ -572,6 +658,8 @@ static void test_bad_input_exits_2(void)
 int main(void)
 {
     CU_TestInfo tests[] = {
+        {"rate threads send distinct requests", test_rate_threads_send_distinct_requests},
+        {"rate threads spend every quota", test_rate_threads_spend_every_quota},
         {"probe finds 500 on serve", test_probe_finds_500_on_serve},
         {"probe mock without headers", test_probe_mock_without_headers},
         {"probe bounded by --max", test_probe_bounded_by_max},
