@@ -176,6 +176,9 @@ static void write_global(FILE *out, const sim_result *r)
     rpt_global_headline(r, line, sizeof(line));
     format_pct(r->global.headroom, pct, sizeof(pct));
     fprintf(out, "Global total: %s; headroom %s.\n\n", line + strlen(r->name) + 2, pct);
+    if (rpt_realism_replica_counter(r, line, sizeof(line)))
+        fprintf(out, "The peak counts the requests of every replica together: %s.\n\n",
+                line);
 }
 
 static void write_expectations(FILE *out, const sim_result *r)

@@ -116,6 +116,26 @@ static int describe_server(const sim_result *r, char *what, size_t what_len,
     return 1;
 }
 
+int rpt_realism_replica_counter(const sim_result *r, char *buf, size_t len)
+{
+    const sim_realism *m = &r->realism.config;
+
+    buf[0] = '\0';
+    if (!r->realism.active || m->store != SIM_STORE_PER_REPLICA)
+        return 0;
+    if (m->replicas > 1)
+        snprintf(buf, len,
+                 "each of the %lld replicas enforces the total on its own counter; the "
+                 "highest one reached %lld",
+                 (long long)m->replicas, (long long)r->realism.peak_replica_counter);
+    else
+        snprintf(buf, len,
+                 "the replica enforces the total on its own counter, which restarts "
+                 "empty; it reached %lld",
+                 (long long)r->realism.peak_replica_counter);
+    return 1;
+}
+
 static void write_server(FILE *out, const sim_result *r)
 {
     char what[RPT_REALISM_LINE_MAX], overshoot[RPT_REALISM_LINE_MAX];
@@ -370,7 +390,7 @@ json_t *rpt_realism_json(const sim_result *r)
         return NULL;
     return json_pack(
         "{s:s, s:I, s:I, s:{s:I, s:I, s:o, s:o}, s:{s:I, s:s, s:I, s:s, s:I, s:I, "
-        "s:I}, s:{s:b, s:I, s:I, s:I}, s:{s:I, s:I}, s:o}",
+        "s:I, s:I}, s:{s:b, s:I, s:I, s:I}, s:{s:I, s:I}, s:o}",
         "policy", rpt_policy_name(r), "burst", (json_int_t)m->burst, "retries",
         (json_int_t)z->retries, "honest", "requests", (json_int_t)z->honest_requests,
         "rejected", (json_int_t)z->honest_rejected, "first_rejection",
@@ -383,6 +403,7 @@ json_t *rpt_realism_json(const sim_result *r)
         (json_int_t)m->rtt_us, "balance",
         m->balance == SIM_BALANCE_RANDOM ? "random" : "round-robin",
         "replica_restart_every_us", (json_int_t)m->replica_restart_every_us,
+        "peak_replica_counter", (json_int_t)z->peak_replica_counter,
         "clock_offset_us", (json_int_t)m->clock_offset_us, "day_start_utc_us",
         (json_int_t)z->day_start_utc_us, "overshoot", "estimate", 1, "client",
         (json_int_t)z->overshoot_client, "global", (json_int_t)z->overshoot_global,

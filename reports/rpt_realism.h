@@ -28,6 +28,12 @@ void rpt_realism_text_population(FILE *out, const sim_pop_result *p);
  * midnight (clock_offset or a utc+HH:MM window); also for plain runs. */
 void rpt_realism_text_clock(FILE *out, const sim_result *r);
 
+/* Writes, into buf, what the global peak sums when the replicas count in
+ * their own memory: "each of the 3 replicas enforces the total on its own
+ * counter; the highest one reached 20".  Returns 0 (buf empty) when the
+ * run has one counter per window, so the peak is that counter. */
+int rpt_realism_replica_counter(const sim_result *r, char *buf, size_t len);
+
 /* Writes the run-wide block: server, clock, honest clients, trace,
  * comparison table (2-space indent). */
 void rpt_realism_text(FILE *out, const sim_result *r);

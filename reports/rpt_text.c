@@ -275,21 +275,24 @@ static void write_totals(FILE *out, const sim_result *r)
 static void write_global(FILE *out, const sim_result *r)
 {
     char unit[UNIT_MAX], pct[UNIT_MAX], label[RL_WINDOW_LABEL_MAX] = "-";
-    char when[RL_ISO8601_MAX];
+    char when[RL_ISO8601_MAX], replicas[LINE_MAX_TEXT];
 
     window_unit(&r->window, unit, sizeof(unit));
     sim_format_headroom(r->global.peak_window_usage, r->global.limit, pct, sizeof(pct));
     if (r->global.peak_window_usage > 0)
         rl_window_label(&r->window, r->global.peak_window_id, label, sizeof(label));
-    fprintf(out, "  global    total %lld/%s: peak %lld in one window (%s), headroom %s",
+    int per_replica = rpt_realism_replica_counter(r, replicas, sizeof(replicas));
+    fprintf(out, "  global    total %lld/%s: peak %lld %sin one window (%s), headroom %s",
             (long long)r->global.limit, unit, (long long)r->global.peak_window_usage,
-            label, pct);
+            per_replica ? "counted over all replicas " : "", label, pct);
     if (r->global.exhausted_at_us == SIM_TIME_NONE) {
         fputs(", never exhausted\n", out);
     } else {
         rpt_format_time(r->global.exhausted_at_us, when, sizeof(when));
         fprintf(out, ", exhausted at %s\n", when);
     }
+    if (per_replica)
+        fprintf(out, "            %s\n", replicas);
 }
 
 static void write_expectations(FILE *out, const sim_result *r)

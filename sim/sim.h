@@ -173,9 +173,14 @@ typedef struct sim_pop_result {
 /* The global total: one counter per window shared by every client. */
 typedef struct sim_global_result {
     int64_t limit;
-    int64_t peak_window_usage; /* highest global counter reached */
-    int64_t peak_window_id;    /* the window it was reached in (first) */
-    double headroom;           /* 1 - peak / limit; NAN when limit is 0 */
+    /* The most requests counted against the total in one window, summed
+     * over every server replica: the quota really consumed.  With one
+     * server or a shared store it is the highest global counter.  Under
+     * the sliding and gcra policies it is the highest global usage the
+     * algorithm reported. */
+    int64_t peak_window_usage;
+    int64_t peak_window_id; /* the window it was reached in (first) */
+    double headroom;        /* 1 - peak / limit; NAN when limit is 0 */
     int64_t exhausted_at_us;   /* first global rejection; SIM_TIME_NONE */
 } sim_global_result;
 

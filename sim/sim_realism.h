@@ -124,6 +124,11 @@ typedef struct sim_realism_result {
      * reached the limit (replicas only). */
     int64_t overshoot_client, overshoot_global;
     int64_t overshoot_max_per_window; /* worst (client, window) excess */
+    /* The highest global counter that one replica read and raised.  With
+     * store = per-replica each replica enforces the total on its own
+     * counter, so this is what the total is compared with, while
+     * sim_global_result.peak_window_usage sums the replicas. */
+    int64_t peak_replica_counter;
     /* Start of the server's day in true UTC, as an offset from midnight
      * (0..24 h), with the clock offset and the window's zone applied. */
     int64_t day_start_utc_us;

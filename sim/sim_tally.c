@@ -66,6 +66,32 @@ void sim_tally_note_first(int64_t *at_us, char *who, size_t len, int64_t t_us,
     snprintf(who, len, "%s", id);
 }
 
+/* Raises the total's peak usage with one decided request.  A fixed window
+ * sums the counted requests of the window over every replica, because with
+ * store = per-replica each replica's counter sees only its share; the
+ * other algorithms report a usage that is not per window, so their peak is
+ * the highest one reported. */
+static void note_global_usage(sim_result *r, sim_fold_state *fold, int64_t window_id,
+                              const rl_decision *d)
+{
+    int64_t usage = d->global_count;
+
+    if (r->realism.active && d->global_count > r->realism.peak_replica_counter)
+        r->realism.peak_replica_counter = d->global_count;
+    if (!r->realism.active || r->realism.config.algo == RL_ALGO_FIXED_WINDOW) {
+        if (fold->counted_window_id != window_id) {
+            fold->counted_window_id = window_id;
+            fold->counted_in_window = 0;
+        }
+        fold->counted_in_window += d->counted;
+        usage = fold->counted_in_window;
+    }
+    if (usage > r->global.peak_window_usage) {
+        r->global.peak_window_usage = usage;
+        r->global.peak_window_id = window_id;
+    }
+}
+
 void sim_tally_request(sim_result *r, sim_fold_state *fold, int pop, sim_window_tally *w,
                        const char *id, int64_t t_us, int64_t window_id,
                        sim_response resp, const rl_decision *d)
@@ -97,10 +123,7 @@ void sim_tally_request(sim_result *r, sim_fold_state *fold, int pop, sim_window_
     }
     if (resp == SIM_REJECTED_GLOBAL && r->global.exhausted_at_us == SIM_TIME_NONE)
         r->global.exhausted_at_us = t_us;
-    if (d->global_count > r->global.peak_window_usage) {
-        r->global.peak_window_usage = d->global_count;
-        r->global.peak_window_id = window_id;
-    }
+    note_global_usage(r, fold, window_id, d);
 }
 
 static double headroom_of(int64_t usage, int64_t limit)

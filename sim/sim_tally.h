@@ -48,6 +48,10 @@ typedef struct sim_window_tally {
 typedef struct sim_fold_state {
     int64_t *pairs_seen; /* folded (client, window) pairs */
     int64_t *min_seen;   /* smallest folded tally */
+    /* Requests counted against the total in limit window counted_window_id,
+     * over every replica (zeroed with the rest of the engine's state). */
+    int64_t counted_window_id;
+    int64_t counted_in_window;
 } sim_fold_state;
 
 /* Maps the core's decision to the client's response.  Under the atomic

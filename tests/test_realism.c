@@ -275,7 +275,34 @@ static void test_per_replica_store_triples_limit(void)
     CU_ASSERT_EQUAL(r->realism.overshoot_client, 40);
     CU_ASSERT_EQUAL(r->realism.overshoot_max_per_window, 40);
     CU_ASSERT_EQUAL(r->realism.overshoot_global, 0);
+    /* The total is consumed by all 60, while each replica's own global
+     * counter reaches only 20. */
+    CU_ASSERT_EQUAL(r->global.peak_window_usage, 60);
+    CU_ASSERT_EQUAL(r->realism.peak_replica_counter, 20);
     sim_result_destroy(r);
+}
+
+static void test_per_replica_global_reports(void)
+{
+    const char *path = SCENARIO_DIR "/realism/replicas-per-replica.ini";
+    tst_output out;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", path, NULL), 0);
+    CU_ASSERT(tst_contains(out.out, "global    total 200000/day: peak 60 counted over "
+                                    "all replicas in one window (2025-01-01)"));
+    CU_ASSERT(tst_contains(out.out, "each of the 3 replicas enforces the total on its "
+                                    "own counter; the highest one reached 20"));
+    tst_output_free(&out);
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", "--format", "json", path, NULL), 0);
+    CU_ASSERT(tst_contains(out.out, "\"peak_window_usage\": 60"));
+    CU_ASSERT(tst_contains(out.out, "\"peak_replica_counter\": 20"));
+    tst_output_free(&out);
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", "--format", "md", path, NULL), 0);
+    CU_ASSERT(tst_contains(out.out, "the total holds (peak 60 of 200,000/day)"));
+    CU_ASSERT(tst_contains(out.out, "the highest one reached 20"));
+    tst_output_free(&out);
 }
 
 static void test_replica_restart_resets_counts(void)
@@ -290,6 +317,8 @@ static void test_replica_restart_resets_counts(void)
     CU_ASSERT_EQUAL(r->total.accepted, 60);
     CU_ASSERT_EQUAL(r->accepted_per_hour[8], 12); /* 08:00 to 08:55 */
     CU_ASSERT_EQUAL(r->realism.overshoot_client, 40);
+    CU_ASSERT_EQUAL(r->global.peak_window_usage, 60);
+    CU_ASSERT_EQUAL(r->realism.peak_replica_counter, 20);
     sim_result_destroy(r);
 }
 
@@ -826,6 +855,7 @@ int main(void)
         {"attacker spends target quota", test_attacker_spends_target_quota},
         {"random hotkeys spend total", test_random_hotkeys_spend_total},
         {"per-replica store triples limit", test_per_replica_store_triples_limit},
+        {"per-replica global reports", test_per_replica_global_reports},
         {"replica restart resets counts", test_replica_restart_resets_counts},
         {"shared store race estimate", test_shared_store_race_estimate},
         {"clock offset moves day", test_clock_offset_moves_day},
