@@ -307,14 +307,18 @@ static void describe_run(const sim_result *r, int64_t global_peak, char *buf,
                          size_t len, size_t *used)
 {
     if (r->fits) {
-        double lowest = NAN;
+        const sim_pop_result *lowest = NULL;
+        char pct[32];
         for (int i = 0; i < r->npops; i++)
-            if (!isnan(r->pops[i].headroom) && (isnan(lowest) || r->pops[i].headroom < lowest))
-                lowest = r->pops[i].headroom;
-        if (isnan(lowest))
+            if (!isnan(r->pops[i].headroom) &&
+                (lowest == NULL || r->pops[i].headroom < lowest->headroom))
+                lowest = &r->pops[i];
+        if (lowest == NULL) {
             append(buf, len, used, ": nothing rejected");
-        else
-            append(buf, len, used, ": nothing rejected, headroom %.1f %%", lowest * 100.0);
+            return;
+        }
+        sim_format_headroom(lowest->max_window_usage, lowest->limit, pct, sizeof(pct));
+        append(buf, len, used, ": nothing rejected, headroom %s", pct);
         return;
     }
 

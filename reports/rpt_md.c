@@ -45,14 +45,6 @@ static void window_unit(const rl_window *w, char *buf, size_t len)
         rl_window_format(w, buf, len);
 }
 
-static void format_pct(double fraction, char *buf, size_t len)
-{
-    if (isnan(fraction))
-        snprintf(buf, len, "n/a");
-    else
-        snprintf(buf, len, "%.1f %%", fraction * 100.0);
-}
-
 static const char *verdict_word(const sim_result *r)
 {
     return r->fits ? "FITS" : "REJECTS";
@@ -157,7 +149,7 @@ static void write_populations(FILE *out, const sim_result *r)
           out);
     for (int i = 0; i < r->npops; i++) {
         const sim_pop_result *p = &r->pops[i];
-        format_pct(p->headroom, pct, sizeof(pct));
+        sim_format_headroom(p->max_window_usage, p->limit, pct, sizeof(pct));
         rpt_format_time(p->first_rejection_us, when, sizeof(when));
         fprintf(out, "| %s | %s | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %lld "
                      "| %s | %s |\n",
@@ -174,7 +166,7 @@ static void write_global(FILE *out, const sim_result *r)
     char line[LINE_MAX_MD], pct[32];
 
     rpt_global_headline(r, line, sizeof(line));
-    format_pct(r->global.headroom, pct, sizeof(pct));
+    sim_format_headroom(r->global.peak_window_usage, r->global.limit, pct, sizeof(pct));
     fprintf(out, "Global total: %s; headroom %s.\n\n", line + strlen(r->name) + 2, pct);
     if (rpt_realism_replica_counter(r, line, sizeof(line)))
         fprintf(out, "The peak counts the requests of every replica together: %s.\n\n",

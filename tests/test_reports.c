@@ -581,6 +581,40 @@ static void test_check_repeated_options(void)
     tst_output_free(&o);
 }
 
+/* ---- percentages -------------------------------------------------------- */
+
+/* One request a day against 3/day and 20000/day: headrooms of 66.67 % and
+ * 99.995 %, which every format shows rounded down, as 66.6 % and 99.9 %. */
+static void test_percentages_round_down_alike(void)
+{
+    const char *dir = tst_tmpdir();
+    char *sc = tst_write_file(dir, "daily.ini",
+                              "[limits]\nminer = 3\ntotal = 20000\n"
+                              "[population m]\ninterval = 24h\nstart = together\n");
+    char *env = tst_write_file(dir, "daily.env",
+                               "DAILY_LIMIT_PER_MINER=3\nTOTAL_DAILY_LIMIT=20000\n");
+    tst_output o;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "sim", sc, NULL), 0);
+    CU_ASSERT(tst_contains(o.out, "headroom           66.6 %"));
+    CU_ASSERT(tst_contains(o.out, "in one window (2025-01-01), headroom 99.9 %"));
+    tst_output_free(&o);
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "sim", "--format", "md", sc, NULL), 0);
+    CU_ASSERT(tst_contains(o.out, "| 1 | 3 | 66.6 % | none |"));
+    CU_ASSERT(tst_contains(o.out, "(peak 1 of 20,000/day); headroom 99.9 %."));
+    CU_ASSERT(!tst_contains(o.out, "66.7 %"));
+    CU_ASSERT(!tst_contains(o.out, "100.0 %"));
+    tst_output_free(&o);
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "check", "--env", env, sc, NULL), 0);
+    CU_ASSERT_EQUAL(o.status, 0);
+    CU_ASSERT(tst_contains(o.out, "nothing rejected, headroom 66.6 %"));
+    tst_output_free(&o);
+    free(sc);
+    free(env);
+}
+
 /* ---- the policy and the realism sections in every format ---------------- */
 
 /* Every writer names the policy the same way: the alternative algorithms
@@ -673,6 +707,7 @@ int main(void)
         {"check unknown role exits 2", test_check_unknown_role_exits_2},
         {"check json verdicts", test_check_json_verdicts},
         {"check repeated options", test_check_repeated_options},
+        {"percentages round down alike", test_percentages_round_down_alike},
         {"policy named alike", test_policy_named_alike},
         {"markdown realism sections", test_markdown_realism_sections},
         CU_TEST_INFO_NULL,
