@@ -53,14 +53,15 @@ static const char load_usage[] =
     "  --target URL         base URL, e.g. http://127.0.0.1:8000 (required)\n"
     "  --rate R             requests per time unit, or max (rate mode)\n"
     "  --speed X            replay speed-up factor (replay mode)\n"
-    "  --duration D         stop sending after D (default 30s; replay: the\n"
-    "                       scenario's length divided by the speed)\n"
+    "  --duration D         stop sending after D (default 30s, at most 30d;\n"
+    "                       replay: the scenario's length divided by the speed)\n"
     "  --max-requests N     send at most N requests (default 1000000);\n"
     "  --requests N         the same\n"
     "  --connections C      concurrent connections (default 10)\n"
     "  --threads T          worker threads, each with C/T connections (default 1)\n"
-    "  --timeout D          per-request timeout (default 10s); requests in\n"
-    "                       flight at the end get at most this long to finish\n"
+    "  --timeout D          per-request timeout (default 10s, at most 1h);\n"
+    "                       requests in flight at the end get at most this\n"
+    "                       long to finish\n"
     "  --http2              use HTTP/2: prior knowledge on http://, ALPN on https://\n"
     "  --template FILE      request template(s), JSON; see docs/load.md\n"
     "  --role NAME          rate mode: the built-in template to use (miner,\n"
@@ -81,6 +82,9 @@ static const char load_usage[] =
 #define LOAD_MAX_CONNECTIONS 10000
 #define LOAD_MAX_THREADS 64
 #define LOAD_TEXT_LINES 50
+/* A month of sending is beyond any load test; it also keeps the duration
+ * in nanoseconds far from the int64_t limit (about 292 years). */
+#define LOAD_MAX_DURATION_US (30LL * 86400 * 1000000)
 
 typedef struct load_options {
     const char *target;
@@ -137,14 +141,19 @@ static int parse_count(const char *cmd, const char *opt, const char *text, long 
     return 0;
 }
 
+/* Parses a duration from above zero to max_us, which keeps its
+ * nanoseconds (and the engine's sums of them) within int64_t. */
 static int parse_positive_duration(const char *cmd, const char *opt, const char *text,
-                                   int64_t *out_us)
+                                   int64_t max_us, const char *max_text, int64_t *out_us)
 {
     rl_error err;
     if (rl_duration_parse(text, out_us, &err) < 0)
         return cli_usage_error(cmd, "%s: %s", opt, err.message);
     if (*out_us <= 0)
         return cli_usage_error(cmd, "%s '%s': the duration must be above zero", opt, text);
+    if (*out_us > max_us)
+        return cli_usage_error(cmd, "%s '%s': out of range: the maximum is %s", opt, text,
+                               max_text);
     return 0;
 }
 
@@ -172,8 +181,9 @@ static int parse_option(int ch, const char *arg, load_options *o)
     case 'r': o->rate_text = arg; break;
     case 's': rc = parse_speed(arg, &o->speed); break;
     case 'd':
-        rc = parse_positive_duration("load", "--duration", arg, &us);
-        o->duration_ns = us * 1000;
+        rc = parse_positive_duration("load", "--duration", arg, LOAD_MAX_DURATION_US,
+                                     "30d", &us);
+        o->duration_ns = rc == 0 ? us * 1000 : 0;
         break;
     case 'n':
         rc = parse_count("load", "--max-requests", arg, 1, 1000000000000LL, &v);
@@ -188,7 +198,8 @@ static int parse_option(int ch, const char *arg, load_options *o)
         o->threads = (int)v;
         break;
     case 'o':
-        rc = parse_positive_duration("load", "--timeout", arg, &us);
+        rc = parse_positive_duration("load", "--timeout", arg, LG_MAX_TIMEOUT_MS * 1000LL,
+                                     "1h", &us);
         o->timeout_ms = us < 1000 ? 1 : us / 1000;
         break;
     case 'k':

@@ -54,7 +54,7 @@ static const char probe_usage[] =
     "                       does (repeatable; later files win)\n"
     "  --container NAME     the task definition's container to read\n"
     "  --template FILE      request template (JSON, see docs/load.md)\n"
-    "  --timeout D          per-request timeout (default 10s)\n"
+    "  --timeout D          per-request timeout (default 10s, at most 1h)\n"
     "  --http2              use HTTP/2\n"
     "  --json               print the findings as JSON\n"
     "  -h, --help           print this help\n"
@@ -142,6 +142,9 @@ static int parse_option(int ch, const char *arg, probe_options *o)
         if (rl_duration_parse(arg, &us, &err) < 0 || us <= 0)
             return cli_usage_error("probe", "--timeout '%s': expected a positive duration "
                                             "such as 10s or 500ms",
+                                   arg);
+        if (us > LG_MAX_TIMEOUT_MS * 1000LL)
+            return cli_usage_error("probe", "--timeout '%s': out of range: the maximum is 1h",
                                    arg);
         o->timeout_ms = us < 1000 ? 1 : us / 1000;
         return 0;

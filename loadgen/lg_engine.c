@@ -651,6 +651,11 @@ static int check_config(const lg_config *cfg, rl_error *err)
         rl_error_set(err, "the duration and the timeout must be positive");
         return LG_ERR_INVALID;
     }
+    if (cfg->timeout_ms > LG_MAX_TIMEOUT_MS) {
+        rl_error_set(err, "the timeout of %lld ms is out of range: the maximum is %lld ms",
+                     (long long)cfg->timeout_ms, LG_MAX_TIMEOUT_MS);
+        return LG_ERR_INVALID;
+    }
     if (cfg->nroles < 1 || (cfg->mode != LG_MODE_SCHEDULE && cfg->hotkey == NULL)) {
         rl_error_set(err, "no request template or hotkey configured");
         return LG_ERR_INVALID;

@@ -37,6 +37,10 @@
 #include "lg_template.h"
 #include "rl_status.h"
 
+/* The largest per-request timeout: an hour is longer than any sane
+ * request, and it keeps timeout_ms * 1e6 within int64_t. */
+#define LG_MAX_TIMEOUT_MS 3600000LL
+
 typedef enum lg_mode {
     LG_MODE_RATE = 0,
     LG_MODE_MAX = 1,

@@ -637,6 +637,15 @@ static void test_bad_input_exits_2(void)
     char *bad_duration[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
                             "--duration", "5", NULL};
     expect_usage_error("--duration", bad_duration);
+    char *huge_duration[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
+                             "--duration", "999999d", NULL};
+    expect_usage_error("--duration '999999d': out of range", huge_duration);
+    char *huge_timeout[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
+                            "--timeout", "999999d", NULL};
+    expect_usage_error("--timeout '999999d': out of range", huge_timeout);
+    char *probe_timeout[] = {"probe", "--target", "http://127.0.0.1:1", "--timeout",
+                             "999999d", NULL};
+    expect_usage_error("--timeout '999999d': out of range", probe_timeout);
     char *threads[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
                        "--connections", "2", "--threads", "4", NULL};
     expect_usage_error("fewer than --threads", threads);
