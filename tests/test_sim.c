@@ -9,6 +9,8 @@
  *   - per-window counts of strictly periodic clients against closed-form
  *     floor/ceil arithmetic, for many (interval, phase, window) triples;
  *   - determinism for a seed, and a different seed giving a different run;
+ *   - a 429 moving no later request without on_429, and docs/scenarios.md
+ *     saying so where the population keys and the cadences are;
  *   - auth-invalid clients under both policies;
  *   - the command's exit codes (0, 1, 2) and directory runs, including
  *     *.ini entries that cannot be used (an error, never skipped).
@@ -657,6 +659,79 @@ static void test_same_seed_same_run(void)
     free(path);
 }
 
+/* A rejection moves no later request of a client without on_429: the
+ * same fixed-delay loop under a limit of 5 and of 100000 makes the same
+ * requests at the same times. */
+static void test_rejections_keep_cadence(void)
+{
+    static const char loop[] = "[limits]\nminer = %s\n"
+                               "[population miners]\ncount = 3\ncadence = fixed-delay\n"
+                               "interval = 5m\nwork = 1m..3m\njitter = 30s\n";
+    const char *limits[] = {"5", "100000"};
+    request_hash rh[2];
+    int64_t rejected[2];
+    const char *dir = tst_tmpdir();
+
+    for (int i = 0; i < 2; i++) {
+        char text[256];
+        sim_config cfg;
+        snprintf(text, sizeof(text), loop, limits[i]);
+        char *path = tst_write_file(dir, "loop.ini", text);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+        rh[i] = (request_hash){{0xcbf29ce484222325ULL, 0xcbf29ce484222325ULL}, 0};
+        sim_config_init(&cfg);
+        cfg.on_request = hash_request;
+        cfg.user = &rh[i];
+        sim_result *r = run_file(path, &cfg);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        rejected[i] = r->total.rejected_client;
+        sim_result_destroy(r);
+        free(path);
+    }
+    CU_ASSERT(rejected[0] > 0);
+    CU_ASSERT_EQUAL(rejected[1], 0);
+    CU_ASSERT_EQUAL(rh[0].n, rh[1].n);
+    CU_ASSERT_EQUAL(rh[0].h[0], rh[1].h[0]);
+}
+
+/* Returns the text of docs/scenarios.md; the caller frees it. */
+static char *read_scenarios_doc(void)
+{
+    FILE *f = fopen(RATELAB_SOURCE_DIR "/docs/scenarios.md", "r");
+    char *text = f != NULL ? calloc(1, 1 << 20) : NULL;
+
+    if (text != NULL && fread(text, 1, (1 << 20) - 1, f) == 0) {
+        free(text);
+        text = NULL;
+    }
+    if (f != NULL)
+        fclose(f);
+    return text;
+}
+
+/* Operators modelling real clients read the population keys and the
+ * cadence formulas, so both places say what a client does after a 429. */
+static void test_scenario_doc_states_429_behaviour(void)
+{
+    char *doc = read_scenarios_doc();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+
+    const char *keys = strstr(doc, "## `[population NAME]`");
+    const char *formulas = strstr(doc, "- **fixed-delay**: `t_(k+1)");
+    const char *after = strstr(doc, "## `[server]`");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(keys);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(formulas);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+
+    const char *note = strstr(keys, "**After a 429 a client keeps its cadence.**");
+    CU_ASSERT(note != NULL && note < formulas);
+    const char *link = strstr(formulas, "realism.md#reacting-to-a-429-on_429");
+    CU_ASSERT(link != NULL && link < after);
+    const char *moves = strstr(formulas, "a 429 moves no\nlater request");
+    CU_ASSERT(moves != NULL && moves < after);
+    free(doc);
+}
+
 static void test_streams_independent_of_others(void)
 {
     const char *dir = tst_tmpdir();
@@ -1171,6 +1246,8 @@ int main(void)
         {"expectation explanations", test_expectation_explanations},
         {"periodic matches closed form", test_periodic_matches_closed_form},
         {"spread matches closed form", test_spread_matches_closed_form},
+        {"rejections keep cadence", test_rejections_keep_cadence},
+        {"scenario doc states 429 behaviour", test_scenario_doc_states_429_behaviour},
         {"same seed same run", test_same_seed_same_run},
         {"streams independent of others", test_streams_independent_of_others},
         {"auth invalid policies", test_auth_invalid_policies},
