@@ -62,9 +62,9 @@ static const char check_usage[] =
     "  -h, --help        print this help\n"
     "\n"
     "A broken scenario is reported as, e.g.\n"
-    "  FAILED  five-minute-vs-500: REJECTS under deploy/mainnet.env (miner\n"
-    "  100/day): 188 of 288 rejected per client-day; first rejection 08:20\n"
-    "  UTC; needs miner >= 288\n"
+    "  FAILED  five-minute-vs-500: requests rejected under deploy/mainnet.env\n"
+    "  (miner 100/day), expected to fit: 188 of 288 rejected per client-day;\n"
+    "  first rejection 08:20 UTC; needs miner >= 288\n"
     "\n"
     "Exit status: 0 every expectation holds, 1 an expectation failed, 2 bad\n"
     "input (one message on stderr).  See docs/check.md.\n";
@@ -339,8 +339,27 @@ static void describe_run(const sim_result *r, int64_t global_peak, char *buf,
     describe_needs(r, global_peak, buf, len, used);
 }
 
+/* What the run did against what the scenario expected, in words that
+ * cannot be read as the gate's own verdict: ", expected to fit",
+ * ", as expected", or, for a scenario expected to reject that now fits,
+ * that the limits admit what it expected to be rejected.  "" when the
+ * scenario has no outcome expectation. */
+static const char *describe_expectation(const sim_result *r, const sim_expect *x)
+{
+    if (!x->has_outcome)
+        return "";
+    if (x->outcome_fits == r->fits)
+        return r->expectations_met ? ", as expected" : ", as expected, but other "
+                                                       "expectations failed";
+    if (x->outcome_fits)
+        return ", expected to fit";
+    return ", expected to reject: these limits admit the requests the scenario "
+           "expected to be rejected (more capacity, not less)";
+}
+
 /* The one-line verdict of a run under the deployment file; malloc'd. */
-static char *verdict_line(const sim_result *r, const char *env_path, int64_t global_peak)
+static char *verdict_line(const sim_result *r, const sim_expect *x, const char *env_path,
+                          int64_t global_peak)
 {
     char limits[512];
     char *line = malloc(CHECK_LINE_MAX);
@@ -349,8 +368,9 @@ static char *verdict_line(const sim_result *r, const char *env_path, int64_t glo
     if (line == NULL)
         return NULL;
     describe_limits(r, limits, sizeof(limits));
-    append(line, CHECK_LINE_MAX, &used, "%s: %s under %s (%s)", r->name,
-           r->fits ? "FITS" : "REJECTS", env_path, limits);
+    append(line, CHECK_LINE_MAX, &used, "%s: %s under %s (%s)%s", r->name,
+           r->fits ? "all requests fit" : "requests rejected", env_path, limits,
+           describe_expectation(r, x));
     describe_run(r, global_peak, line, CHECK_LINE_MAX, &used);
     return line;
 }
@@ -405,7 +425,7 @@ static int check_one(const check_options *opt, cli_report *rep, sim_scenario *sc
     if (status != 0)
         return status;
 
-    char *line = verdict_line(r, opt->env_path, demand.peak);
+    char *line = verdict_line(r, &sc->expect, opt->env_path, demand.peak);
     if (line == NULL) {
         cli_error("out of memory describing %s", r->path);
         sim_result_destroy(r);

@@ -456,10 +456,13 @@ static void test_check_stricter_env_fails(void)
                                       "scenarios/mainnet-two-hours-vs-100.ini", NULL),
                           0);
     CU_ASSERT_EQUAL(o.status, 1);
-    CU_ASSERT(tst_contains(o.out, "FAILED  five-minute-vs-500: REJECTS under "));
-    CU_ASSERT(tst_contains(o.out, "(miner 100/day): 188 of 288 rejected per client-day; "
-                                  "first rejection 08:20 UTC; needs miner >= 288"));
-    CU_ASSERT(tst_contains(o.out, "ok      mainnet-two-hours-vs-100: FITS"));
+    CU_ASSERT(tst_contains(o.out, "FAILED  five-minute-vs-500: requests rejected under "));
+    CU_ASSERT(tst_contains(o.out, "(miner 100/day), expected to fit: 188 of 288 rejected "
+                                  "per client-day; first rejection 08:20 UTC; needs "
+                                  "miner >= 288"));
+    CU_ASSERT(tst_contains(o.out, "ok      mainnet-two-hours-vs-100: all requests fit "
+                                  "under "));
+    CU_ASSERT(tst_contains(o.out, "(miner 100/day), as expected: nothing rejected"));
     CU_ASSERT(tst_contains(o.out, "1 of 2 scenarios hold, 1 break"));
 
     char *xml = read_all(junit, NULL);
@@ -479,8 +482,35 @@ static void test_check_same_limits_pass(void)
                                       "scenarios/five-minute-vs-500.ini", NULL),
                           0);
     CU_ASSERT_EQUAL(o.status, 0);
-    CU_ASSERT(tst_contains(o.out, "ok      five-minute-vs-500: FITS under "
-                                  "scenarios/deploy/testnet.env (miner 500/day)"));
+    CU_ASSERT(tst_contains(o.out, "ok      five-minute-vs-500: all requests fit under "
+                                  "scenarios/deploy/testnet.env (miner 500/day), as "
+                                  "expected"));
+    tst_output_free(&o);
+}
+
+/* A scenario that documents a rejection fails the gate when the new limits
+ * let it through, and its line says that the limits grew, so nobody reads
+ * it as lost capacity; one that still rejects says the rejection was
+ * expected. */
+static void test_check_expected_rejection_lines(void)
+{
+    tst_output o;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "check", "--env", "scenarios/deploy/mainnet.env",
+                                      "scenarios/one-second-short-vs-20.ini",
+                                      "scenarios/five-minute-vs-20.ini", NULL),
+                          0);
+    CU_ASSERT_EQUAL(o.status, 1);
+    CU_ASSERT(tst_contains(o.out, "FAILED  one-second-short-vs-20: all requests fit under "
+                                  "scenarios/deploy/mainnet.env (miner 100/day), expected "
+                                  "to reject: these limits admit the requests the "
+                                  "scenario expected to be rejected (more capacity, not "
+                                  "less): nothing rejected"));
+    CU_ASSERT(tst_contains(o.out, "          outcome rejects: failed (fits)"));
+    CU_ASSERT(tst_contains(o.out, "FAILED  five-minute-vs-20: requests rejected under "
+                                  "scenarios/deploy/mainnet.env (miner 100/day), as "
+                                  "expected, but other expectations failed: 188 of 288"));
+    CU_ASSERT(!tst_contains(o.out, "REJECTS"));
     tst_output_free(&o);
 }
 
@@ -703,6 +733,7 @@ int main(void)
         {"load plot writer", test_load_plot_writer},
         {"check stricter env fails", test_check_stricter_env_fails},
         {"check same limits pass", test_check_same_limits_pass},
+        {"check expected rejection lines", test_check_expected_rejection_lines},
         {"check bad env exits 2", test_check_bad_env_exits_2},
         {"check unknown role exits 2", test_check_unknown_role_exits_2},
         {"check json verdicts", test_check_json_verdicts},
