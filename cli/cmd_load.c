@@ -104,6 +104,7 @@ typedef struct load_options {
     int clients;
     int json;
     const char *out_path;
+    FILE *out_file; /* out_path, opened before the run by open_output() */
     int help;
 } load_options;
 
@@ -325,9 +326,26 @@ static void base_config(const load_options *o, const char *target, lg_config *cf
     cfg->progress = isatty(STDERR_FILENO);
 }
 
+/* Opens --out FILE before anything is sent, so a path that cannot be
+ * written stops the run before it spends any quota.  Returns 0 or
+ * CLI_EXIT_USAGE after printing the error. */
+static int open_output(load_options *o)
+{
+    if (o->out_path == NULL || strcmp(o->out_path, "-") == 0)
+        return 0;
+    o->out_file = fopen(o->out_path, "w");
+    if (o->out_file == NULL) {
+        cli_error("--out: cannot write %s: %s; name a file in an existing, writable "
+                  "directory",
+                  o->out_path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* Prints or writes the results; `extra` (may be NULL) is added to the JSON
  * document under "conformance".  Returns 0 or CLI_EXIT_USAGE. */
-static int emit_results(const load_options *o, const lg_result *r, json_t *extra,
+static int emit_results(load_options *o, const lg_result *r, json_t *extra,
                         const lg_replay *rp, const lg_conformance *c)
 {
     rl_error err;
@@ -341,8 +359,13 @@ static int emit_results(const load_options *o, const lg_result *r, json_t *extra
     if (extra != NULL)
         json_object_set_new(doc, "conformance", extra);
 
-    if (o->out_path != NULL && lg_json_write(doc, o->out_path, &err) < 0)
+    if (o->out_file != NULL) {
+        if (lg_json_write_file(doc, o->out_file, o->out_path, &err) < 0)
+            rc = CLI_EXIT_USAGE;
+        o->out_file = NULL;
+    } else if (o->out_path != NULL && lg_json_write(doc, o->out_path, &err) < 0) {
         rc = CLI_EXIT_USAGE;
+    }
     if (o->json && lg_json_write(doc, NULL, &err) < 0)
         rc = CLI_EXIT_USAGE;
     if (!o->json) {
@@ -357,7 +380,7 @@ static int emit_results(const load_options *o, const lg_result *r, json_t *extra
     return rc;
 }
 
-static int run_rate(const load_options *o, const char *target, lg_template_set *set)
+static int run_rate(load_options *o, const char *target, lg_template_set *set)
 {
     rl_error err;
     lg_config cfg;
@@ -376,12 +399,15 @@ static int run_rate(const load_options *o, const char *target, lg_template_set *
         cli_error("%s", err.message);
         return CLI_EXIT_USAGE;
     }
+    int rc = open_output(o);
+    if (rc != 0)
+        return rc;
 
     if (lg_run(&cfg, &result, &err) < 0) {
         cli_error("%s", err.message);
         return CLI_EXIT_USAGE;
     }
-    int rc = emit_results(o, &result, NULL, NULL, NULL);
+    rc = emit_results(o, &result, NULL, NULL, NULL);
     lg_result_free(&result);
     return rc;
 }
@@ -409,7 +435,7 @@ static int replay_templates(const sim_scenario *sc, const lg_replay *rp,
 
 /* Runs the schedule from the next server window boundary on, then
  * reports; returns the exit status. */
-static int replay_run(const load_options *o, lg_replay *rp, lg_config *cfg)
+static int replay_run(load_options *o, lg_replay *rp, lg_config *cfg)
 {
     rl_error err;
     lg_result result;
@@ -421,6 +447,9 @@ static int replay_run(const load_options *o, lg_replay *rp, lg_config *cfg)
     cfg->outcomes = rp->outcomes;
     if (cfg->duration_ns == 0 || cfg->duration_ns > rp->length_real_ns)
         cfg->duration_ns = rp->length_real_ns;
+    int rc = open_output(o);
+    if (rc != 0)
+        return rc;
 
     /* Day 0 must start exactly on a boundary of the server's window. */
     int64_t now_real_us = lg_real_ns() / 1000, now_mono = lg_mono_ns();
@@ -441,7 +470,7 @@ static int replay_run(const load_options *o, lg_replay *rp, lg_config *cfg)
         lg_result_free(&result);
         return CLI_EXIT_USAGE;
     }
-    int rc = emit_results(o, &result, lg_conformance_to_json(rp, &conf), rp, &conf);
+    rc = emit_results(o, &result, lg_conformance_to_json(rp, &conf), rp, &conf);
     if (rc == 0 && conf.nmismatches > 0) {
         cli_error("the endpoint did not decide as predicted: %lld of %lld requests differ",
                   (long long)conf.nmismatches, (long long)conf.requests);
@@ -452,7 +481,7 @@ static int replay_run(const load_options *o, lg_replay *rp, lg_config *cfg)
     return rc;
 }
 
-static int run_replay(const load_options *o, const char *target, lg_template_set *set)
+static int run_replay(load_options *o, const char *target, lg_template_set *set)
 {
     rl_error err;
     sim_scenario sc;
@@ -511,6 +540,10 @@ static int load_main(int argc, char **argv)
     if (rc == 0)
         rc = o.scenario != NULL ? run_replay(&o, target, &set) : run_rate(&o, target, &set);
     lg_template_set_free(&set);
+    /* A run that failed before its results were written leaves the
+     * --out file empty. */
+    if (o.out_file != NULL)
+        fclose(o.out_file);
     return rc;
 }
 

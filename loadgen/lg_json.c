@@ -272,15 +272,20 @@ int lg_json_write(const json_t *doc, const char *path, rl_error *err)
         rl_error_set(err, "cannot write %s: %s", path, strerror(errno));
         return LG_ERR_INVALID;
     }
+    return lg_json_write_file(doc, f, to_stdout ? NULL : path, err);
+}
+
+int lg_json_write_file(const json_t *doc, FILE *f, const char *path, rl_error *err)
+{
     int rc = json_dumpf(doc, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     if (rc == 0)
         rc = fputc('\n', f) == EOF ? -1 : 0;
-    if (to_stdout)
+    if (path == NULL)
         rc |= fflush(f);
     else
         rc |= fclose(f);
     if (rc != 0) {
-        rl_error_set(err, "cannot write %s: %s", to_stdout ? "standard output" : path,
+        rl_error_set(err, "cannot write %s: %s", path == NULL ? "standard output" : path,
                      strerror(errno));
         return LG_ERR_INVALID;
     }

@@ -47,6 +47,11 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where,
  * naming the file and the reason. */
 int lg_json_write(const json_t *doc, const char *path, rl_error *err);
 
+/* Writes doc to f, which was opened for `path` and is closed here; with
+ * path NULL, f is standard output and only flushed.  Returns 0 or
+ * LG_ERR_INVALID with err naming the file and the reason. */
+int lg_json_write_file(const json_t *doc, FILE *f, const char *path, rl_error *err);
+
 /* Writes the human-readable summary. */
 void lg_result_print_text(FILE *out, const lg_result *r);
 

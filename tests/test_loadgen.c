@@ -626,6 +626,20 @@ static void expect_usage_error(const char *needle, char *const args[])
     tst_output_free(&out);
 }
 
+static void test_unwritable_out_sends_nothing(void)
+{
+    mock m;
+    char url[64];
+    CU_ASSERT_FATAL(mock_start(&m, MOCK_LIMIT, 1000000) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+
+    char *args[] = {"load", "--target", url, "--rate", "50", "--duration", "1s",
+                    "--out", "/nonexistent/x.json", NULL};
+    expect_usage_error("--out: cannot write /nonexistent/x.json", args);
+    CU_ASSERT_EQUAL(atomic_load(&m.requests), 0);
+    mock_stop(&m);
+}
+
 static void test_bad_input_exits_2(void)
 {
     char *no_target[] = {"load", "--rate", "10/s", NULL};
@@ -679,6 +693,7 @@ int main(void)
         {"interrupt still writes results", test_interrupt_still_writes_results},
         {"merge equals sum of runs", test_merge_equals_sum_of_runs},
         {"bad input exits 2", test_bad_input_exits_2},
+        {"unwritable --out sends nothing", test_unwritable_out_sends_nothing},
         CU_TEST_INFO_NULL,
     };
     return tst_main("loadgen", NULL, NULL, tests);
