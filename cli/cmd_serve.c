@@ -58,8 +58,16 @@ static const char serve_usage[] =
     "  --fail-closed           store errors: answer 503 (default)\n"
     "  --access-log[=FILE]     one line per request to stderr or FILE (appended)\n"
     "  --max-connections N     concurrent connections (default 1024)\n"
+    "  --max-connections-per-ip N\n"
+    "                          concurrent connections from one client address\n"
+    "                          (default: half of --max-connections).  All local\n"
+    "                          clients share 127.0.0.1: raise it for a local load\n"
+    "                          generator with more connections\n"
     "  --connection-timeout D  close idle connections after D, whole seconds\n"
     "                          (default 30s)\n"
+    "  --request-timeout D     close a connection whose request (headers and body)\n"
+    "                          has not arrived whole within D of its opening or\n"
+    "                          its previous request, whole seconds (default 10s)\n"
     "  -h, --help              print this help\n"
     "\n"
     "Limits: DAILY_LIMIT_PER_MINER (20), DAILY_LIMIT_PER_VALIDATOR (10000) and\n"
@@ -78,6 +86,7 @@ typedef struct serve_options {
     const char *store_url;
     const char *validators_path;
     const char *access_log_path; /* NULL: none; "-": stderr */
+    int per_ip_given; /* --max-connections-per-ip was given */
     int help;
 } serve_options;
 
@@ -96,17 +105,18 @@ static int parse_count(const char *name, const char *text, unsigned max, unsigne
     return 0;
 }
 
-static int parse_timeout(const char *text, unsigned *out_s)
+/* Parses a timeout option in whole seconds from 1s to 1d. */
+static int parse_timeout(const char *name, const char *text, unsigned *out_s)
 {
     rl_error err;
     int64_t us;
 
     if (rl_duration_parse(text, &us, &err) < 0)
-        return cli_usage_error("serve", "invalid --connection-timeout: %s", err.message);
+        return cli_usage_error("serve", "invalid %s: %s", name, err.message);
     if (us < RL_US_PER_SEC || us % RL_US_PER_SEC != 0 || us > 86400 * RL_US_PER_SEC)
-        return cli_usage_error("serve", "invalid --connection-timeout '%s': expected whole "
+        return cli_usage_error("serve", "invalid %s '%s': expected whole "
                                         "seconds from 1s to 1d, e.g. 30s",
-                               text);
+                               name, text);
     *out_s = (unsigned)(us / RL_US_PER_SEC);
     return 0;
 }
@@ -165,8 +175,14 @@ static int apply_option(int ch, char **argv, serve_options *o)
     case 'm':
         return parse_count("--max-connections", optarg, SERVE_MAX_CONNECTIONS,
                            &o->cfg.max_connections);
+    case 'P':
+        o->per_ip_given = 1;
+        return parse_count("--max-connections-per-ip", optarg, SERVE_MAX_CONNECTIONS,
+                           &o->cfg.max_connections_per_ip);
     case 'T':
-        return parse_timeout(optarg, &o->cfg.connection_timeout_s);
+        return parse_timeout("--connection-timeout", optarg, &o->cfg.connection_timeout_s);
+    case 'R':
+        return parse_timeout("--request-timeout", optarg, &o->cfg.request_timeout_s);
     case 'h':
         o->help = 1;
         return 0;
@@ -175,6 +191,25 @@ static int apply_option(int ch, char **argv, serve_options *o)
     default:
         return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
     }
+}
+
+/* Derives the per-address cap from --max-connections when it was not
+ * given, so that one address never takes every slot; checks it otherwise. */
+static int check_per_ip(serve_options *o)
+{
+    srv_config *cfg = &o->cfg;
+
+    if (!o->per_ip_given) {
+        cfg->max_connections_per_ip = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
+        return 0;
+    }
+    if (cfg->max_connections_per_ip > cfg->max_connections)
+        return cli_usage_error("serve", "invalid --max-connections-per-ip %u: it is more than "
+                                        "--max-connections %u; use at most %u (equal means "
+                                        "no per-address cap)",
+                               cfg->max_connections_per_ip, cfg->max_connections,
+                               cfg->max_connections);
+    return 0;
 }
 
 static int parse_options(int argc, char **argv, serve_options *o)
@@ -192,7 +227,9 @@ static int parse_options(int argc, char **argv, serve_options *o)
         {"fail-closed", no_argument, NULL, 'C'},
         {"access-log", optional_argument, NULL, 'a'},
         {"max-connections", required_argument, NULL, 'm'},
+        {"max-connections-per-ip", required_argument, NULL, 'P'},
         {"connection-timeout", required_argument, NULL, 'T'},
+        {"request-timeout", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -205,7 +242,7 @@ static int parse_options(int argc, char **argv, serve_options *o)
             return rc;
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-    return 0;
+    return check_per_ip(o);
 }
 
 /* ---- stores ---- */
@@ -297,9 +334,11 @@ static void log_startup(const serve_options *o, const rl_limits *limits, unsigne
 
     rl_log(cli_logger(), RL_LOG_INFO,
            "serve: listening on http://%s; limits: %s; store %s; policy %s; window %s; "
-           "%u threads, %u connections, %us timeout; store errors %s; validators: %s",
+           "%u threads, %u connections (%u per client address), %us idle timeout, %us "
+           "request timeout; store errors %s; validators: %s",
            listen, text, cfg.store_name, rl_policy_name(cfg.policy), window, cfg.threads,
-           cfg.max_connections, cfg.connection_timeout_s,
+           cfg.max_connections, cfg.max_connections_per_ip, cfg.connection_timeout_s,
+           cfg.request_timeout_s,
            cfg.fail_open ? "fail-open" : "fail-closed",
            o->validators_path != NULL ? o->validators_path : "hotkeys not starting with 'N'");
 }

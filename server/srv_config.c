@@ -55,7 +55,9 @@ void srv_config_init(srv_config *cfg)
     cfg->fail_open = 0;
     cfg->threads = 1;
     cfg->max_connections = 1024;
+    cfg->max_connections_per_ip = 512;
     cfg->connection_timeout_s = 30;
+    cfg->request_timeout_s = 10;
     cfg->store_name = "memory";
 }
 
@@ -266,7 +268,8 @@ int srv_stats_format(const srv_stats *st, char *buf, size_t len)
         "%llu requests: %llu allowed, %llu info, %llu rejected (global %llu, client %llu, "
         "timestamp %llu, signature %llu, not-validator %llu, missing-field %llu, "
         "invalid-body %llu, too-large %llu, not-found %llu, bad-method %llu), errors: "
-        "%llu unavailable, %llu internal, %llu store errors",
+        "%llu unavailable, %llu internal, %llu store errors; %llu connections closed "
+        "at the request timeout",
         (unsigned long long)st->requests, (unsigned long long)r[SRV_RESULT_ALLOWED],
         (unsigned long long)r[SRV_RESULT_INFO], (unsigned long long)rejected,
         (unsigned long long)r[SRV_RESULT_GLOBAL], (unsigned long long)r[SRV_RESULT_CLIENT],
@@ -277,5 +280,6 @@ int srv_stats_format(const srv_stats *st, char *buf, size_t len)
         (unsigned long long)r[SRV_RESULT_TOO_LARGE], (unsigned long long)r[SRV_RESULT_NOT_FOUND],
         (unsigned long long)r[SRV_RESULT_BAD_METHOD],
         (unsigned long long)r[SRV_RESULT_UNAVAILABLE],
-        (unsigned long long)r[SRV_RESULT_INTERNAL], (unsigned long long)st->store_errors);
+        (unsigned long long)r[SRV_RESULT_INTERNAL], (unsigned long long)st->store_errors,
+        (unsigned long long)st->request_timeouts);
 }

@@ -15,6 +15,11 @@
  *     headers, without reading a body.
  *   - every request that gets a reply is counted once, in queue_reply(),
  *     and logged once, in request_completed().
+ *   - every connection is tracked by the request deadline watchdog
+ *     (srv_deadline.c) from MHD_CONNECTION_NOTIFY_STARTED to
+ *     MHD_CONNECTION_NOTIFY_CLOSED; its deadline is disarmed when a
+ *     request's last byte has arrived and armed again when the request
+ *     completes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +58,14 @@ typedef struct request_ctx {
     size_t discarded; /* bytes dropped after the body passed SRV_BODY_MAX */
     char body[];
 } request_ctx;
+
+/* Returns the connection's deadline entry, or NULL when it has none. */
+static srv_conn_track *conn_track(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info != NULL ? info->socket_context : NULL;
+}
 
 static int64_t clock_us(clockid_t id)
 {
@@ -215,6 +228,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn,
         ctx->len += n;
         return MHD_YES;
     }
+    /* The final call: headers and body have arrived whole.  A request
+     * replied to at its headers gets no final call, so its deadline stays
+     * armed until the request completes. */
+    srv_conn_track_disarm(conn_track(conn));
     if (ctx->answered)
         return MHD_YES;
     if (ctx->too_large)
@@ -231,6 +248,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     char when[RL_ISO8601_MAX], client[INET6_ADDRSTRLEN + 8] = "-";
 
     (void)toe;
+    /* The next request on a keep-alive connection gets a whole timeout. */
+    srv_deadlines_arm(app->deadlines, conn_track(conn));
     if (ctx == NULL)
         return;
     *con_cls = NULL;
@@ -252,6 +271,28 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
                 (double)(clock_us(CLOCK_MONOTONIC) - ctx->start_mono_us) / 1000.0);
     }
     free(ctx);
+}
+
+/* Tracks each connection's request deadline from its accept to its close.
+ * libmicrohttpd calls this with NOTIFY_CLOSED before it closes the socket,
+ * which is what lets the watchdog shut sockets down safely. */
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    srv_app *app = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_deadlines_remove(app->deadlines, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = info != NULL ? srv_deadlines_add(app->deadlines, info->connect_fd) : NULL;
+    if (*socket_context == NULL)
+        rl_log(app->cfg.logger, RL_LOG_WARN,
+               "serve: out of memory tracking a new connection; it has no request "
+               "deadline");
 }
 
 /* libmicrohttpd's own messages (malformed requests, socket errors). */
@@ -279,9 +320,17 @@ srv_server *srv_server_create(const srv_config *cfg, int *status, rl_error *err)
     }
     s->app.cfg = *cfg;
     if (cfg->limits == NULL || cfg->store_factory == NULL || cfg->threads == 0 ||
-        cfg->max_connections == 0 || cfg->connection_timeout_s == 0) {
+        cfg->max_connections == 0 || cfg->connection_timeout_s == 0 ||
+        cfg->request_timeout_s == 0) {
         rl_error_set(err, "server configuration lacks limits, a store, threads, "
                           "a connection limit or a timeout");
+        goto fail;
+    }
+    if (cfg->max_connections_per_ip == 0 ||
+        cfg->max_connections_per_ip > cfg->max_connections) {
+        rl_error_set(err, "connections per client address (%u) must be from 1 to the "
+                          "connection limit (%u)",
+                     cfg->max_connections_per_ip, cfg->max_connections);
         goto fail;
     }
     s->app.role_miner = rl_limits_role_index(cfg->limits, "miner");
@@ -299,6 +348,12 @@ srv_server *srv_server_create(const srv_config *cfg, int *status, rl_error *err)
     if (srv_store_pool_create(cfg->store_factory, cfg->store_user, cfg->store_per_thread,
                               &s->app.stores, err) < 0) {
         rc = SRV_ERR_STORE;
+        goto fail;
+    }
+    if (srv_deadlines_create((int64_t)cfg->request_timeout_s * RL_US_PER_SEC, cfg->logger,
+                             &s->app.deadlines) < 0) {
+        rl_error_set(err, "out of memory creating the request deadline tracker");
+        rc = SRV_ERR_NOMEM;
         goto fail;
     }
     return s;
@@ -323,17 +378,26 @@ int srv_server_start(srv_server *s, rl_error *err)
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen_addr},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->connection_timeout_s, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, &s->app},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_notify, &s->app},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, &s->app},
         {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          (intptr_t)cfg->threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
+    if (srv_deadlines_start(s->app.deadlines) < 0) {
+        rl_error_set(err, "cannot start the request deadline thread");
+        return SRV_ERR_NOMEM;
+    }
     errno = 0;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, &s->app,
                                  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (s->daemon == NULL) {
+        int saved_errno = errno;
+        srv_deadlines_stop(s->app.deadlines);
+        errno = saved_errno;
         srv_format_addr(&cfg->listen_addr, addr, sizeof(addr));
         rl_error_set(err, "cannot listen on %s: %s; choose another address with "
                           "--listen ADDR:PORT",
@@ -357,6 +421,7 @@ void srv_server_stop(srv_server *s)
         return;
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    srv_deadlines_stop(s->app.deadlines);
 }
 
 void srv_server_stats(const srv_server *s, srv_stats *out)
@@ -368,6 +433,7 @@ void srv_server_stats(const srv_server *s, srv_stats *out)
     for (int i = 0; i < SRV_RESULT_COUNT; i++)
         out->by_result[i] = atomic_load(&app->by_result[i]);
     out->store_errors = atomic_load(&app->store_errors);
+    out->request_timeouts = srv_deadlines_closed(app->deadlines);
 }
 
 void srv_server_destroy(srv_server *s)
@@ -376,6 +442,7 @@ void srv_server_destroy(srv_server *s)
         return;
     srv_server_stop(s);
     srv_store_pool_destroy(s->app.stores);
+    srv_deadlines_destroy(s->app.deadlines);
     if (s->app_ready)
         pthread_mutex_destroy(&s->app.store_log_lock);
     free(s);

@@ -34,6 +34,36 @@ int srv_store_pool_create(srv_store_factory factory, void *user, int per_thread,
 int srv_store_pool_get(srv_store_pool *p, rl_store **out, rl_error *err);
 void srv_store_pool_destroy(srv_store_pool *p);
 
+/* ---- request deadlines (srv_deadline.c) ---- */
+
+/* The open connections and the watchdog thread that closes those whose
+ * request is not complete within the timeout.  One per server. */
+typedef struct srv_deadlines srv_deadlines;
+/* One open connection's deadline; owned by the srv_deadlines. */
+typedef struct srv_conn_track srv_conn_track;
+
+/* Creates the tracker; the watchdog starts with srv_deadlines_start().
+ * Returns SRV_OK or SRV_ERR_NOMEM.  Free with srv_deadlines_destroy(). */
+int srv_deadlines_create(int64_t timeout_us, const rl_logger *logger,
+                         srv_deadlines **out);
+int srv_deadlines_start(srv_deadlines *d);
+/* Joins the watchdog and logs the closes not yet logged; safe to repeat. */
+void srv_deadlines_stop(srv_deadlines *d);
+/* Stops the watchdog and frees every entry; accepts NULL. */
+void srv_deadlines_destroy(srv_deadlines *d);
+/* Returns how many connections the watchdog has closed. */
+uint64_t srv_deadlines_closed(const srv_deadlines *d);
+
+/* Tracks a new connection's socket with its deadline armed.  Returns NULL
+ * when out of memory (the connection then has no deadline). */
+srv_conn_track *srv_deadlines_add(srv_deadlines *d, int fd);
+/* Stops tracking; must run before the socket is closed.  Accepts NULL. */
+void srv_deadlines_remove(srv_deadlines *d, srv_conn_track *t);
+/* Arms the deadline for the connection's next request; accepts NULL. */
+void srv_deadlines_arm(srv_deadlines *d, srv_conn_track *t);
+/* Disarms it: the current request has arrived whole.  Accepts NULL. */
+void srv_conn_track_disarm(srv_conn_track *t);
+
 /* ---- request bodies (srv_body.c) ---- */
 
 typedef enum srv_body_kind {
@@ -91,6 +121,7 @@ typedef struct srv_app {
     int role_miner;       /* index into cfg.limits->roles */
     int role_validator;
     srv_store_pool *stores;
+    srv_deadlines *deadlines; /* NULL: no request deadline (fuzz harness) */
 
     atomic_uint_fast64_t requests;
     atomic_uint_fast64_t by_result[SRV_RESULT_COUNT];

@@ -95,7 +95,15 @@ typedef struct srv_config {
     int fail_open;          /* on a store error: 1 admits, 0 replies 503 */
     unsigned threads;       /* worker threads, >= 1 */
     unsigned max_connections;
+    /* Connections one client address may hold, 1..max_connections; more
+     * are accepted and closed at once.  Every loopback client shares
+     * 127.0.0.1, so one local load generator counts as one address. */
+    unsigned max_connections_per_ip;
     unsigned connection_timeout_s; /* idle time before a connection closes */
+    /* Time for a whole request (headers and body) to arrive, counted from
+     * the connection's opening or its previous request's completion.  A
+     * connection that runs out of it is closed without a reply. */
+    unsigned request_timeout_s;
     const srv_validators *validators; /* borrowed; NULL: the 'N' rule */
     srv_store_factory store_factory;
     void *store_user;       /* passed to store_factory; borrowed */
@@ -106,8 +114,8 @@ typedef struct srv_config {
 } srv_config;
 
 /* Fills the defaults: 127.0.0.1:8000, utc-day, deployed, fail-closed, one
- * thread, 1024 connections, 30 s timeout.  Limits, store and logger stay
- * NULL. */
+ * thread, 1024 connections, 512 per client address, 30 s idle timeout,
+ * 10 s request timeout.  Limits, store and logger stay NULL. */
 void srv_config_init(srv_config *cfg);
 
 /* What a request ended as; each has one counter in srv_stats. */
@@ -136,6 +144,7 @@ typedef struct srv_stats {
     uint64_t requests;
     uint64_t by_result[SRV_RESULT_COUNT];
     uint64_t store_errors; /* decisions or reads the store failed */
+    uint64_t request_timeouts; /* connections closed by request_timeout_s */
 } srv_stats;
 
 /* Writes the one-line summary printed at shutdown, e.g. "400 requests: 50

@@ -152,6 +152,10 @@ static void test_bad_options_exit_2(void)
         {"--threads", "many", NULL},
         {"--max-connections", "0", NULL},
         {"--connection-timeout", "1500ms", NULL},
+        {"--max-connections-per-ip", "0", NULL},
+        {"--max-connections-per-ip", "2000", NULL}, /* over the default 1024 */
+        {"--request-timeout", "0s", NULL},
+        {"--request-timeout", "1500ms", NULL},
         {"--store", "mongodb://x", NULL},
         {"--store", "redis://127.0.0.1:1/0", NULL},
         {"--validators", "/nonexistent/validators.txt", NULL},
