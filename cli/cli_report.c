@@ -450,7 +450,7 @@ static int write_scenario_dir(const cli_report *rep, const cli_report_run *run,
     snprintf(path, sizeof(path), "%s/usage.csv", dir);
     if ((rc = write_to_path(path, write_usage, rep, run)) != 0)
         return rc;
-    if (rpt_plot_write(dir, run->result, run->series) != 0) {
+    if (rpt_plot_write(dir, run->result, run->series, rep->limits_from) != 0) {
         cli_error("cannot write the gnuplot scripts in %s: %s", dir, strerror(errno));
         return CLI_EXIT_USAGE;
     }

@@ -43,6 +43,9 @@ typedef struct cli_report {
     const char *junit_path; /* NULL: no --junit */
     const char *md_title;   /* NULL: "ratelab COMMAND report" */
     const char *md_intro;   /* NULL: none */
+    /* Where the limits came from, named in the plot titles (check: the
+     * deployment file); NULL: the scenarios' own limits, not named. */
+    const char *limits_from;
     json_t *json_extra;     /* owned; set as "check" in the JSON document */
     sim_request_fn observer; /* NULL, or called for every request as well */
     void *observer_user;

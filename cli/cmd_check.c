@@ -452,6 +452,7 @@ static int run_checks(const check_options *opt, sim_scenario *scenarios, size_t 
     rep.junit_path = opt->junit_path;
     snprintf(title, sizeof(title), "ratelab check under %s", opt->env_path);
     rep.md_title = title;
+    rep.limits_from = opt->env_path;
     for (size_t i = 0; i < n && status == 0; i++)
         status = check_one(opt, &rep, &scenarios[i], deployed, &broken);
 

@@ -112,8 +112,12 @@ void rpt_plot_render_loop_open(FILE *out, const char *base);
 /* Ends the loop of rpt_plot_render_loop_open(). */
 void rpt_plot_render_loop_close(FILE *out);
 
-/* Writes usage.gp, global.gp and hourly.gp into dir for one run. */
-int rpt_plot_write(const char *dir, const sim_result *r, const sim_series *s);
+/* Writes usage.gp, global.gp and hourly.gp into dir for one run.
+ * limits_from, when not NULL, names where the limits came from (the
+ * deployment file of `ratelab check`) in every plot's title:
+ * "limit 100/day from deploy/mainnet.env". */
+int rpt_plot_write(const char *dir, const sim_result *r, const sim_series *s,
+                   const char *limits_from);
 
 /* Load-run time series: what a load generator run gives per time bucket. */
 typedef struct rpt_load_series {

@@ -251,25 +251,38 @@ static int64_t busiest_window(const sim_series *s, int pop, int64_t *peak)
     return w;
 }
 
+/* Writes " from PATH" into buf when the limits came from a named file,
+ * else nothing. */
+static void limits_from_words(const char *limits_from, char *buf, size_t len)
+{
+    if (limits_from != NULL)
+        snprintf(buf, len, " from %s", limits_from);
+    else
+        buf[0] = '\0';
+}
+
 static void usage_title(FILE *out, const sim_result *r, const sim_series *s, int pop,
-                        int64_t w, int64_t peak)
+                        int64_t w, int64_t peak, const char *limits_from)
 {
     const sim_pop_result *p = &r->pops[pop];
-    char headline[TITLE_MAX], title[2 * TITLE_MAX], unit[32], label[RL_WINDOW_LABEL_MAX];
+    char headline[TITLE_MAX], title[3 * TITLE_MAX], unit[32], label[RL_WINDOW_LABEL_MAX];
+    char from[TITLE_MAX];
 
     rpt_population_headline(r, pop, headline, sizeof(headline));
     window_unit(&r->window, unit, sizeof(unit));
     rl_window_label(&s->window, s->first_window_id + w, label, sizeof(label));
+    limits_from_words(limits_from, from, sizeof(from));
     snprintf(title, sizeof(title),
-             "%s\nbusiest of %lld client%s: %lld requests in window %s, limit %lld/%s",
+             "%s\nbusiest of %lld client%s: %lld requests in window %s, limit %lld/%s%s",
              headline, (long long)p->clients, p->clients == 1 ? "" : "s",
-             (long long)peak, label, (long long)p->limit, unit);
+             (long long)peak, label, (long long)p->limit, unit, from);
     fputs("set title ", out);
     put_gp_string(out, title);
     fputc('\n', out);
 }
 
-static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int pop)
+static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int pop,
+                       const char *limits_from)
 {
     const sim_pop_result *p = &r->pops[pop];
     int64_t peak, w = busiest_window(s, pop, &peak);
@@ -279,7 +292,7 @@ static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int 
 
     fprintf(out, "\n# Population %s: window %lld of the run.\nunset arrow\nunset label\n",
             p->name, (long long)w);
-    usage_title(out, r, s, pop, w, peak);
+    usage_title(out, r, s, pop, w, peak, limits_from);
     const char *x = window_x_axis(out, s, w, &x0, &x1);
     fprintf(out, "set xrange [%.6f:%.6f]\nset yrange [0:%.6g]\n", x0, x1,
             top > 0 ? top * 1.15 : 1.0);
@@ -313,7 +326,8 @@ static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int 
     rpt_plot_render_loop_close(out);
 }
 
-static int write_usage(const char *dir, const sim_result *r, const sim_series *s)
+static int write_usage(const char *dir, const sim_result *r, const sim_series *s,
+                       const char *limits_from)
 {
     FILE *out = rpt_plot_open(dir, "usage.gp");
 
@@ -323,7 +337,7 @@ static int write_usage(const char *dir, const sim_result *r, const sim_series *s
                  "each population's requests per client through its busiest window",
                  "usage.csv");
     for (int i = 0; i < r->npops; i++)
-        usage_plot(out, r, s, i);
+        usage_plot(out, r, s, i, limits_from);
     return close_file(out);
 }
 
@@ -348,26 +362,29 @@ static size_t global_windows(const sim_result *r, const sim_series *s, int64_t *
     return count;
 }
 
-static void global_title(FILE *out, const sim_result *r, const sim_series *s)
+static void global_title(FILE *out, const sim_result *r, const sim_series *s,
+                         const char *limits_from)
 {
-    char headline[TITLE_MAX], title[2 * TITLE_MAX], unit[32];
+    char headline[TITLE_MAX], title[3 * TITLE_MAX], unit[32], from[TITLE_MAX];
 
     rpt_global_headline(r, headline, sizeof(headline));
     window_unit(&r->window, unit, sizeof(unit));
+    limits_from_words(limits_from, from, sizeof(from));
     char made[32], counted[32], total[32];
 
     rpt_format_count(s->global_peak_requests, made, sizeof(made));
     rpt_format_count(r->global.peak_window_usage, counted, sizeof(counted));
     rpt_format_count(r->global.limit, total, sizeof(total));
     snprintf(title, sizeof(title),
-             "%s\nall clients: up to %s requests made and %s counted per %s, total %s/%s",
-             headline, made, counted, unit, total, unit);
+             "%s\nall clients: up to %s requests made and %s counted per %s, total %s/%s%s",
+             headline, made, counted, unit, total, unit, from);
     fputs("set title ", out);
     put_gp_string(out, title);
     fputc('\n', out);
 }
 
-static void global_plot(FILE *out, const sim_result *r, const sim_series *s)
+static void global_plot(FILE *out, const sim_result *r, const sim_series *s,
+                        const char *limits_from)
 {
     static const char *const colours[] = {"#1f4e79", "#2e86c1", "#5dade2", "#7d3c98",
                                           "#a569bd", "#117a65", "#48c9b0"};
@@ -379,7 +396,7 @@ static void global_plot(FILE *out, const sim_result *r, const sim_series *s)
                               ? s->global_peak_requests
                               : r->global.limit);
 
-    global_title(out, r, s);
+    global_title(out, r, s, limits_from);
     const char *x = window_x_axis(out, s, wins[0], &x0, &x1);
     fprintf(out, "set xrange [%.6f:%.6f]\nset yrange [0:%.6g]\n", x0, x1,
             top > 0 ? top * 1.15 : 1.0);
@@ -409,7 +426,8 @@ static void global_plot(FILE *out, const sim_result *r, const sim_series *s)
     rpt_plot_render_loop_close(out);
 }
 
-static int write_global(const char *dir, const sim_result *r, const sim_series *s)
+static int write_global(const char *dir, const sim_result *r, const sim_series *s,
+                        const char *limits_from)
 {
     FILE *out = rpt_plot_open(dir, "global.gp");
 
@@ -418,27 +436,29 @@ static int write_global(const char *dir, const sim_result *r, const sim_series *
     put_preamble(out, "global.gp", "the global counter through each window, against "
                                    "the total",
                  "usage.csv");
-    global_plot(out, r, s);
+    global_plot(out, r, s, limits_from);
     return close_file(out);
 }
 
 /* ---- requests per hour ------------------------------------------------ */
 
-static int write_hourly(const char *dir, const sim_result *r)
+static int write_hourly(const char *dir, const sim_result *r, const char *limits_from)
 {
     FILE *out = rpt_plot_open(dir, "hourly.gp");
-    char title[TITLE_MAX];
+    char title[2 * TITLE_MAX], from[TITLE_MAX] = "";
     const sim_counts *c = &r->total;
 
     if (out == NULL)
         return RPT_ERR_IO;
     put_preamble(out, "hourly.gp", "accepted and rejected requests per hour",
                  "hourly.csv");
+    if (limits_from != NULL)
+        snprintf(from, sizeof(from), ", limits from %s", limits_from);
     snprintf(title, sizeof(title), "%s: %s\n%lld accepted, %lld rejected, %lld failed "
-                                   "auth in %lld day%s",
+                                   "auth in %lld day%s%s",
              r->name, r->fits ? "fits, nothing rejected" : "requests rejected",
              (long long)c->accepted, (long long)(c->rejected_client + c->rejected_global),
-             (long long)c->failed_auth, (long long)r->days, r->days == 1 ? "" : "s");
+             (long long)c->failed_auth, (long long)r->days, r->days == 1 ? "" : "s", from);
     fputs("set title ", out);
     put_gp_string(out, title);
     fputc('\n', out);
@@ -465,13 +485,14 @@ static int write_hourly(const char *dir, const sim_result *r)
     return close_file(out);
 }
 
-int rpt_plot_write(const char *dir, const sim_result *r, const sim_series *s)
+int rpt_plot_write(const char *dir, const sim_result *r, const sim_series *s,
+                   const char *limits_from)
 {
-    int rc = write_usage(dir, r, s);
+    int rc = write_usage(dir, r, s, limits_from);
 
     if (rc == 0)
-        rc = write_global(dir, r, s);
+        rc = write_global(dir, r, s, limits_from);
     if (rc == 0)
-        rc = write_hourly(dir, r);
+        rc = write_hourly(dir, r, limits_from);
     return rc;
 }

@@ -488,6 +488,54 @@ static void test_check_same_limits_pass(void)
     tst_output_free(&o);
 }
 
+/* Plots written by check name the deployment file their limits came from,
+ * and those of sim name none. */
+static void test_check_plots_name_env(void)
+{
+    static const char *const scripts[] = {"usage.gp", "global.gp", "hourly.gp"};
+    static const char *const fragments[] = {
+        "limit 100/day from scenarios/deploy/mainnet.env",
+        "total 200,000/day from scenarios/deploy/mainnet.env",
+        "limits from scenarios/deploy/mainnet.env"};
+    const char *dir = tst_tmpdir();
+    char check_dir[1024], sim_dir[1024], path[1200];
+    tst_output o;
+
+    snprintf(check_dir, sizeof(check_dir), "%s/check", dir);
+    snprintf(sim_dir, sizeof(sim_dir), "%s/sim", dir);
+    setenv("RATELAB_GNUPLOT", "/nonexistent", 1);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "check", "--env", "scenarios/deploy/mainnet.env",
+                                      "--out", check_dir,
+                                      "scenarios/mainnet-two-hours-vs-100.ini", NULL),
+                          0);
+    CU_ASSERT_EQUAL(o.status, 0);
+    tst_output_free(&o);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&o, "sim", "--out", sim_dir,
+                                      "scenarios/mainnet-two-hours-vs-100.ini", NULL),
+                          0);
+    unsetenv("RATELAB_GNUPLOT");
+    CU_ASSERT_EQUAL(o.status, 0);
+    tst_output_free(&o);
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/mainnet-two-hours-vs-100/%s", check_dir,
+                 scripts[i]);
+        char *gp = read_all(path, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+        if (!tst_contains(gp, fragments[i]))
+            fprintf(stderr, "\n%s lacks '%s'\n", path, fragments[i]);
+        CU_ASSERT(tst_contains(gp, fragments[i]));
+        free(gp);
+
+        snprintf(path, sizeof(path), "%s/mainnet-two-hours-vs-100/%s", sim_dir,
+                 scripts[i]);
+        gp = read_all(path, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+        CU_ASSERT(!tst_contains(gp, "mainnet.env"));
+        free(gp);
+    }
+}
+
 /* A scenario that documents a rejection fails the gate when the new limits
  * let it through, and its line says that the limits grew, so nobody reads
  * it as lost capacity; one that still rejects says the rejection was
@@ -734,6 +782,7 @@ int main(void)
         {"check stricter env fails", test_check_stricter_env_fails},
         {"check same limits pass", test_check_same_limits_pass},
         {"check expected rejection lines", test_check_expected_rejection_lines},
+        {"check plots name env", test_check_plots_name_env},
         {"check bad env exits 2", test_check_bad_env_exits_2},
         {"check unknown role exits 2", test_check_unknown_role_exits_2},
         {"check json verdicts", test_check_json_verdicts},
