@@ -40,7 +40,9 @@ static const char serve_usage[] =
     "\n"
     "Options:\n"
     "  --listen ADDR:PORT      address to listen on (default 127.0.0.1:8000;\n"
-    "                          IPv6 as [::1]:8000)\n"
+    "                          IPv6 as [::1]:8000); a non-loopback address such\n"
+    "                          as 0.0.0.0 is reachable from other hosts and logs\n"
+    "                          a warning at start-up\n"
     "  --store URL             memory (default) or redis://[user:pass@]host[:port][/db]\n"
     "                          or unix:///path/to/socket\n"
     "  --policy NAME           deployed (default: limiter before authentication,\n"
@@ -341,6 +343,14 @@ static void log_startup(const serve_options *o, const rl_limits *limits, unsigne
            cfg.request_timeout_s,
            cfg.fail_open ? "fail-open" : "fail-closed",
            o->validators_path != NULL ? o->validators_path : "hotkeys not starting with 'N'");
+    /* Allowed, because operators point real miners at it, but never quietly. */
+    if (!srv_addr_is_loopback(&cfg.listen_addr))
+        rl_log(cli_logger(), RL_LOG_WARN,
+               "serve: %s is not a loopback address, so other hosts can reach this "
+               "endpoint.  It hands out fake credentials and counts every request it "
+               "receives against the limits, whoever sends it.  Use --listen "
+               "127.0.0.1:PORT unless real clients must connect",
+               listen);
 }
 
 /* Blocks until SIGINT or SIGTERM; returns the signal. */

@@ -75,6 +75,20 @@ int srv_format_addr(const struct sockaddr_storage *addr, char *buf, size_t len)
     return snprintf(buf, len, "%s:%u", host, (unsigned)ntohs(a->sin_port));
 }
 
+int srv_addr_is_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->ss_family != AF_INET6)
+        return 0;
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a6))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
+}
+
 /* Parses a port of 0..65535 with nothing around it. */
 static int parse_port(const char *text, uint16_t *out)
 {

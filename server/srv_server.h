@@ -181,6 +181,11 @@ void srv_server_destroy(srv_server *s);
 /* Writes "127.0.0.1:8000" or "[::1]:8000".  Returns snprintf's length. */
 int srv_format_addr(const struct sockaddr_storage *addr, char *buf, size_t len);
 
+/* Returns 1 for an address in 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104,
+ * which only this machine can reach; 0 for any other, 0.0.0.0 and :: (every
+ * interface) included. */
+int srv_addr_is_loopback(const struct sockaddr_storage *addr);
+
 /* Parses "ADDR:PORT", "[IPv6]:PORT" or "localhost:PORT" (numeric
  * addresses otherwise; port 0..65535).  Returns 0 or RL_ERR_INVALID with a
  * message naming the text. */

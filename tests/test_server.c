@@ -658,6 +658,51 @@ static void test_ipv6_listen(void)
     CU_ASSERT_EQUAL(tst_stop(pid, SIGTERM, 10000), 0);
 }
 
+/* Starts `ratelab serve --listen ADDR:PORT` on a free port, checks that
+ * /healthcheck returns 200 on 127.0.0.1, stops it and returns its log
+ * (caller frees). */
+static char *serve_log_for_listen(const char *addr)
+{
+    char listen[64], url[64], log_path[200];
+    int port = tst_free_port();
+    tst_http_reply r = {0};
+
+    snprintf(listen, sizeof(listen), "%s:%d", addr, port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthcheck", port);
+    snprintf(log_path, sizeof(log_path), "%s/listen-%d.log", tst_tmpdir(), port);
+    char *argv[] = {(char *)RATELAB_BIN, "serve", "--listen", listen, NULL};
+    pid_t pid = tst_spawn(argv, log_path);
+    if (pid < 0)
+        return NULL;
+    if (tst_wait_port(port, 10000) == 0)
+        tst_http(&r, "GET", url, NULL);
+    CU_ASSERT_EQUAL(r.status, 200);
+    tst_http_reply_free(&r);
+    CU_ASSERT_EQUAL(tst_stop(pid, SIGTERM, 10000), 0);
+
+    tst_serve done = {.pid = -1};
+    snprintf(done.log_path, sizeof(done.log_path), "%s", log_path);
+    return tst_serve_log(&done);
+}
+
+/* Binding every interface is allowed, with a warning naming the address.
+ * The test only sends to 127.0.0.1. */
+static void test_non_loopback_listen_warns(void)
+{
+    char *log = serve_log_for_listen("0.0.0.0");
+    CU_ASSERT_TRUE(tst_contains(log, "warn: serve: 0.0.0.0:"));
+    CU_ASSERT_TRUE(tst_contains(log, "is not a loopback address"));
+    CU_ASSERT_TRUE(tst_contains(log, "fake credentials"));
+    CU_ASSERT_TRUE(tst_contains(log, "counts every request"));
+    free(log);
+
+    /* All of 127.0.0.0/8 is loopback: no warning. */
+    log = serve_log_for_listen("127.0.0.1");
+    CU_ASSERT_TRUE(tst_contains(log, "listening on http://127.0.0.1:"));
+    CU_ASSERT_FALSE(tst_contains(log, "not a loopback address"));
+    free(log);
+}
+
 /* ---- logs, signals ---- */
 
 static void test_sigterm_summary_line(void)
@@ -847,6 +892,7 @@ int main(void)
         {"limits from env and file", test_limits_from_env_and_file},
         {"compressed window resets", test_compressed_window_resets},
         {"IPv6 listen", test_ipv6_listen},
+        {"non-loopback listen warns", test_non_loopback_listen_warns},
         {"SIGTERM summary line", test_sigterm_summary_line},
         {"access log file", test_access_log_file},
         {"redis health and fail modes", test_redis_health_and_fail_modes},
