@@ -11,6 +11,17 @@
 
 /* ---- histograms ------------------------------------------------------- */
 
+/* Checks that a count is a whole number >= 0; `field` names it. */
+static int check_count(const json_t *value, const char *where, const char *field,
+                       rl_error *err)
+{
+    if (json_is_integer(value) && json_integer_value(value) >= 0)
+        return 0;
+    rl_error_set(err, "%s: %s is invalid: expected a whole number of at least 0", where,
+                 field);
+    return LG_ERR_INVALID;
+}
+
 json_t *lg_hist_to_json(const lg_hist *h)
 {
     json_t *runs = json_array();
@@ -100,6 +111,19 @@ int lg_hist_from_json(lg_hist *h, const json_t *j, const char *where, rl_error *
                      where);
         return LG_ERR_INVALID;
     }
+    const char *bad = json_integer_value(total) < 0   ? "total"
+                      : json_integer_value(min) < 0   ? "min_us"
+                      : json_integer_value(max) < 0   ? "max_us"
+                      : !(json_number_value(sum) >= 0) ? "sum_us"
+                                                       : NULL;
+    json_t *overflow = json_object_get(j, "overflow");
+    if (bad == NULL && overflow != NULL && check_count(overflow, where, "overflow", err) < 0)
+        bad = "overflow";
+    if (bad != NULL) {
+        rl_error_set(err, "%s: histogram %s is invalid: expected a number of at least 0",
+                     where, bad);
+        return LG_ERR_INVALID;
+    }
 
     uint64_t before = h->total;
     rc = add_runs(h, runs, where, err);
@@ -118,7 +142,6 @@ int lg_hist_from_json(lg_hist *h, const json_t *j, const char *where, rl_error *
             h->max_us = json_integer_value(max);
     }
     h->sum_us += json_number_value(sum);
-    json_t *overflow = json_object_get(j, "overflow");
     if (json_is_integer(overflow))
         h->overflow += (uint64_t)json_integer_value(overflow);
     return 0;
@@ -181,25 +204,86 @@ json_t *lg_result_to_json(const lg_result *r)
         lg_hist_to_json(s->latency), "service_time", lg_hist_to_json(s->service));
 }
 
+/* Returns the status code a "status" key names: 1 .. LG_STATUS_CODES - 1
+ * for digits, 0 for "other", -1 for anything else. */
+static int status_key_code(const char *key)
+{
+    if (strcmp(key, "other") == 0)
+        return 0;
+    int code = 0;
+    for (const char *c = key; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9' || c - key >= 3)
+            return -1;
+        code = code * 10 + (*c - '0');
+    }
+    return key[0] != '\0' && code > 0 && code < LG_STATUS_CODES ? code : -1;
+}
+
 static int read_counts(lg_stats *s, const json_t *j, const char *where, rl_error *err)
 {
     const char *key;
     json_t *value;
+    char field[96];
+    uint64_t status_total = 0;
     json_object_foreach((json_t *)json_object_get(j, "status"), key, value)
     {
-        char *end;
-        long code = strcmp(key, "other") == 0 ? 0 : strtol(key, &end, 10);
-        if (!json_is_integer(value) || code < 0 || code >= LG_STATUS_CODES ||
-            (code != 0 && *end != '\0')) {
-            rl_error_set(err, "%s: invalid status count \"%s\"", where, key);
+        int code = status_key_code(key);
+        if (code < 0) {
+            rl_error_set(err, "%s: status \"%.32s\" is not a status code: expected 1 to "
+                              "%d or \"other\"",
+                         where, key, LG_STATUS_CODES - 1);
             return LG_ERR_INVALID;
         }
+        snprintf(field, sizeof(field), "status \"%s\"", key);
+        if (check_count(value, where, field, err) < 0)
+            return LG_ERR_INVALID;
         s->status[code] += (uint64_t)json_integer_value(value);
+        status_total += (uint64_t)json_integer_value(value);
+    }
+    if (status_total != s->responses) {
+        rl_error_set(err, "%s: the status counts add up to %" PRIu64 ", but responses is "
+                          "%" PRIu64 "; the file was changed or is damaged",
+                     where, status_total, s->responses);
+        return LG_ERR_INVALID;
     }
     for (int i = 0; i < LG_ERROR_KINDS; i++) {
         json_t *n = json_object_get(json_object_get(j, "errors"), lg_error_kind_name(i));
-        if (json_is_integer(n))
+        snprintf(field, sizeof(field), "errors \"%s\"", lg_error_kind_name(i));
+        if (n != NULL && check_count(n, where, field, err) < 0)
+            return LG_ERR_INVALID;
+        if (n != NULL)
             s->errors[i] += (uint64_t)json_integer_value(n);
+    }
+    return 0;
+}
+
+/* Checks the fields that json_unpack only type-checks: counts and times
+ * must not be negative, and times must be finite. */
+static int check_result_ranges(const json_t *j, const char *where, rl_error *err)
+{
+    static const char *const counts[] = {"connections", "threads", "requests",
+                                         "responses", "unfinished", "late_sends",
+                                         "not_sent"};
+    static const char *const reals[] = {"requests_per_second", "target_rate",
+                                        "achieved_rate", "send_seconds",
+                                        "elapsed_seconds", "cpu_wait_seconds"};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        if (check_count(json_object_get(j, counts[i]), where, counts[i], err) < 0)
+            return LG_ERR_INVALID;
+    json_t *runs = json_object_get(j, "runs");
+    if (runs != NULL && (!json_is_integer(runs) || json_integer_value(runs) < 1)) {
+        rl_error_set(err, "%s: runs is invalid: expected a whole number of at least 1",
+                     where);
+        return LG_ERR_INVALID;
+    }
+    for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        json_t *v = json_object_get(j, reals[i]);
+        double x = json_number_value(v);
+        if (v != NULL && (!json_is_number(v) || !(x >= 0) || x > 1e15)) {
+            rl_error_set(err, "%s: %s is invalid: expected a number from 0 to 1e15", where,
+                         reals[i]);
+            return LG_ERR_INVALID;
+        }
     }
     return 0;
 }
@@ -213,6 +297,10 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where, rl_err
                      where, LG_RESULT_FORMAT);
         return LG_ERR_INVALID;
     }
+
+    int rc = check_result_ranges(j, where, err);
+    if (rc < 0)
+        return rc;
 
     json_int_t sent = 0, responses = 0, unfinished = 0, late = 0, not_sent = 0;
     int connections = 0, threads = 0, runs = 1, interrupted = 0;
@@ -255,12 +343,16 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where, rl_err
     r->send_seconds = send_s;
     r->elapsed_seconds = elapsed_s;
 
-    int rc = read_counts(s, j, where, err);
+    rc = read_counts(s, j, where, err);
+    char hist_where[600];
+    snprintf(hist_where, sizeof(hist_where), "%s: histograms.latency", where);
     if (rc == 0)
-        rc = lg_hist_from_json(s->latency, json_object_get(hists, "latency"), where, err);
-    if (rc == 0)
-        rc = lg_hist_from_json(s->service, json_object_get(hists, "service_time"), where,
+        rc = lg_hist_from_json(s->latency, json_object_get(hists, "latency"), hist_where,
                                err);
+    snprintf(hist_where, sizeof(hist_where), "%s: histograms.service_time", where);
+    if (rc == 0)
+        rc = lg_hist_from_json(s->service, json_object_get(hists, "service_time"),
+                               hist_where, err);
     return rc;
 }
 

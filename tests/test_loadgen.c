@@ -613,6 +613,95 @@ static void test_merge_equals_sum_of_runs(void)
     serve_stop(&s);
 }
 
+/* Writes a small valid result (10 responses: 8 of 200, 2 of 429) with
+ * `key` set to `value` (stolen; NULL: unchanged, a JSON path "a.b" reaches
+ * one level down) and returns the file's path (caller frees). */
+static char *write_result_with(const char *name, const char *key, json_t *value)
+{
+    lg_result r;
+    if (lg_result_init(&r) != 0)
+        return NULL;
+    r.stats.sent = r.stats.responses = 10;
+    r.stats.status[200] = 8;
+    r.stats.status[429] = 2;
+    for (int i = 0; i < 10; i++) {
+        lg_hist_record(r.stats.latency, 1000 + i);
+        lg_hist_record(r.stats.service, 900 + i);
+    }
+    r.send_seconds = r.elapsed_seconds = 1.0;
+    snprintf(r.mode, sizeof(r.mode), "rate");
+    json_t *doc = lg_result_to_json(&r);
+    lg_result_free(&r);
+    if (key != NULL) {
+        const char *dot = strchr(key, '.');
+        if (dot == NULL) {
+            json_object_set_new(doc, key, value);
+        } else {
+            char outer[64];
+            snprintf(outer, sizeof(outer), "%.*s", (int)(dot - key), key);
+            json_object_set_new(json_object_get(doc, outer), dot + 1, value);
+        }
+    }
+    char *text = json_dumps(doc, 0);
+    char *path = tst_write_file(tst_tmpdir(), name, text);
+    free(text);
+    json_decref(doc);
+    return path;
+}
+
+static void expect_merge_rejects(const char *key, json_t *value, const char *needle)
+{
+    tst_output out;
+    char *good = write_result_with("good.json", NULL, NULL);
+    char *bad = write_result_with("bad.json", key, value);
+    CU_ASSERT_FATAL(good != NULL && bad != NULL);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "merge", good, bad, NULL), 0);
+    if (out.status != 2 || !tst_contains(out.err, needle))
+        fprintf(stderr, "\n%s: status %d, stderr: %s\n", key, out.status, out.err);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, "bad.json"));
+    CU_ASSERT(tst_contains(out.err, needle));
+    CU_ASSERT_STRING_EQUAL(out.out, "");
+    tst_output_free(&out);
+    free(good);
+    free(bad);
+}
+
+static void test_merge_rejects_nonsense(void)
+{
+    tst_output out;
+    char *good = write_result_with("control.json", NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "merge", good, good, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    free(good);
+
+    expect_merge_rejects("status.200", json_integer(-8), "status \"200\" is invalid");
+    expect_merge_rejects("status.abc", json_integer(1), "status \"abc\" is not a status");
+    expect_merge_rejects("status.2x0", json_integer(1), "status \"2x0\" is not a status");
+    expect_merge_rejects("status.600", json_integer(1), "status \"600\" is not a status");
+    expect_merge_rejects("status.200", json_integer(7),
+                         "status counts add up to 9, but responses is 10");
+    expect_merge_rejects("errors.reset", json_integer(-1), "errors \"reset\" is invalid");
+    expect_merge_rejects("requests", json_integer(-5), "requests is invalid");
+    expect_merge_rejects("send_seconds", json_real(-1.5), "send_seconds is invalid");
+    expect_merge_rejects("runs", json_integer(0), "runs is invalid");
+
+    json_t *neg_min = json_integer(-3);
+    char *bad = write_result_with("hist.json", NULL, NULL);
+    json_t *doc = json_load_file(bad, 0, NULL);
+    json_object_set_new(json_object_get(json_object_get(doc, "histograms"), "latency"),
+                        "min_us", neg_min);
+    json_dump_file(doc, bad, 0);
+    json_decref(doc);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "merge", bad, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, "hist.json: histograms.latency: histogram min_us is "
+                                    "invalid"));
+    tst_output_free(&out);
+    free(bad);
+}
+
 /* ---- bad input -------------------------------------------------------- */
 
 static void expect_usage_error(const char *needle, char *const args[])
@@ -692,6 +781,7 @@ int main(void)
         {"silent target times out", test_silent_target_times_out},
         {"interrupt still writes results", test_interrupt_still_writes_results},
         {"merge equals sum of runs", test_merge_equals_sum_of_runs},
+        {"merge rejects nonsense", test_merge_rejects_nonsense},
         {"bad input exits 2", test_bad_input_exits_2},
         {"unwritable --out sends nothing", test_unwritable_out_sends_nothing},
         CU_TEST_INFO_NULL,
