@@ -279,7 +279,8 @@ int srv_stats_format(const srv_stats *st, char *buf, size_t len)
 
     return snprintf(
         buf, len,
-        "%llu requests: %llu allowed, %llu info, %llu rejected (global %llu, client %llu, "
+        "%llu requests: %llu allowed, %llu other (rate-limits, healthcheck), %llu rejected "
+        "(global %llu, client %llu, "
         "timestamp %llu, signature %llu, not-validator %llu, missing-field %llu, "
         "invalid-body %llu, too-large %llu, not-found %llu, bad-method %llu), errors: "
         "%llu unavailable, %llu internal, %llu store errors; %llu connections closed "

@@ -148,8 +148,9 @@ typedef struct srv_stats {
 } srv_stats;
 
 /* Writes the one-line summary printed at shutdown, e.g. "400 requests: 50
- * allowed, 350 rejected (global 0, client 350, ...), 0 errors (...)".
- * Returns the length snprintf would have written. */
+ * allowed, 0 other (rate-limits, healthcheck), 350 rejected (global 0,
+ * client 350, ...), errors: ...".  "other" counts the 200 replies of the
+ * unlimited routes.  Returns the length snprintf would have written. */
 int srv_stats_format(const srv_stats *st, char *buf, size_t len);
 
 typedef struct srv_server srv_server;

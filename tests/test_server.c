@@ -717,10 +717,13 @@ static void test_sigterm_summary_line(void)
     CU_ASSERT_EQUAL(miner_status(&s, "sum2", "bad"), 401);
     tst_http(&r, "GET", url_of(&s, "/x"), NULL);
     tst_http_reply_free(&r);
+    tst_http(&r, "GET", url_of(&s, "/healthcheck"), NULL);
+    tst_http_reply_free(&r);
     CU_ASSERT_EQUAL(tst_serve_stop(&s, SIGTERM), 0);
 
     char *log = tst_serve_log(&s);
-    CU_ASSERT_TRUE(tst_contains(log, "ratelab serve: stopped by SIGTERM: 4 requests: 1 allowed"));
+    CU_ASSERT_TRUE(tst_contains(log, "ratelab serve: stopped by SIGTERM: 5 requests: 1 allowed, "
+                                     "1 other (rate-limits, healthcheck), 3 rejected"));
     CU_ASSERT_TRUE(tst_contains(log, "client 1,"));
     CU_ASSERT_TRUE(tst_contains(log, "signature 1,"));
     CU_ASSERT_TRUE(tst_contains(log, "not-found 1"));
