@@ -75,7 +75,9 @@ static const char serve_usage[] =
     "Limits: DAILY_LIMIT_PER_MINER (20), DAILY_LIMIT_PER_VALIDATOR (10000) and\n"
     "TOTAL_DAILY_LIMIT (200000) from the environment, then each --env FILE.\n"
     "Logging: RATELAB_LOG=error|warn|info|debug (default info).\n"
-    "See docs/serve.md for bodies, status codes and headers.\n"
+    "A body without \"timestamp\" counts as sent now, as in the deployed\n"
+    "service, so it passes the timestamp check unless its expiry is past.\n"
+    "See docs/serve.md for bodies, status codes, headers and slow clients.\n"
     "\n"
     "Exit status: 0 stopped by a signal, 2 bad option, unreadable file,\n"
     "unreachable store or address in use (one message on stderr).\n";

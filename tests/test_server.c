@@ -262,6 +262,43 @@ static void test_timestamps_400_and_counted(void)
     tst_serve_stop(&s, SIGTERM);
 }
 
+/* A body without "timestamp" is taken as sent now, as the deployed request
+ * model defaults it; an expiry already past still gets 400. */
+static void test_missing_timestamp_is_now(void)
+{
+    tst_serve s;
+    tst_http_reply r;
+    char body[256];
+
+    CU_ASSERT_EQUAL_FATAL(start_plain(&s), 0);
+    tst_http(&r, "POST", url_of(&s, FOLDER),
+             "{\"coldkey\":\"c\",\"hotkey\":\"nots1\",\"signature\":\"ok\"}");
+    CU_ASSERT_EQUAL(r.status, 200);
+    tst_http_reply_free(&r);
+
+    snprintf(body, sizeof(body),
+             "{\"coldkey\":\"c\",\"hotkey\":\"nots1\",\"signature\":\"ok\",\"expiry\":%ld}",
+             (long)time(NULL) - 5);
+    tst_http(&r, "POST", url_of(&s, FOLDER), body);
+    CU_ASSERT_EQUAL(r.status, 400);
+    CU_ASSERT_STRING_EQUAL(detail_of(&r), "Invalid timestamp");
+    tst_http_reply_free(&r);
+    CU_ASSERT_EQUAL(rate_limits_value(&s, "current_usage", "global_requests_today"), 2);
+    tst_serve_stop(&s, SIGTERM);
+}
+
+/* The help names the page with the details and the timestamp default. */
+static void test_help_points_to_docs(void)
+{
+    tst_output out;
+
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "help", "serve", NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT_TRUE(tst_contains(out.out, "docs/serve.md"));
+    CU_ASSERT_TRUE(tst_contains(out.out, "without \"timestamp\" counts as sent now"));
+    tst_output_free(&out);
+}
+
 static void test_bad_signature_401(void)
 {
     tst_serve s;
@@ -879,6 +916,8 @@ int main(void)
         {"miner success body and headers", test_miner_success_body_headers},
         {"default limit: 21st rejected", test_default_limit_21st_rejected},
         {"timestamps 400 and counted", test_timestamps_400_and_counted},
+        {"missing timestamp is now", test_missing_timestamp_is_now},
+        {"help points to docs", test_help_points_to_docs},
         {"bad signature 401", test_bad_signature_401},
         {"deployed: failed auth counts", test_deployed_failed_auth_counts},
         {"atomic: failed auth is free", test_atomic_failed_auth_free},
