@@ -207,7 +207,9 @@ static void conclude(const lg_probe_config *cfg, lg_probe_result *res)
 {
     if (!res->has_headers)
         res->prior_usage = cfg->hotkey_is_fresh ? 0 : -1;
-    if (res->got_429 && !res->global_429 && res->admitted > 0 && res->prior_usage >= 0)
+    /* A fresh hotkey rejected at once is a limit of 0, not a spent quota:
+     * its prior usage is known to be 0. */
+    if (res->got_429 && !res->global_429 && res->prior_usage >= 0)
         res->enforced = res->prior_usage + res->admitted;
     if (res->got_429 && !res->global_429)
         res->remaining = 0;

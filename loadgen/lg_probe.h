@@ -15,6 +15,8 @@
  *
  * Example: against DAILY_LIMIT_PER_MINER=500 a fresh hotkey gets 500
  * responses of 200, then 429 "Daily limit of 500 exceeded.": enforced 500.
+ * Against DAILY_LIMIT_PER_MINER=0 its first request gets the 429:
+ * enforced 0.
  */
 #ifndef LG_PROBE_H
 #define LG_PROBE_H

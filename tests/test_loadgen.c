@@ -358,6 +358,23 @@ static void test_probe_finds_500_on_serve(void)
     serve_stop(&s);
 }
 
+static void test_probe_limit_zero(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "0", "utc-day") == 0);
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", s.url, "--expect-limit", "0",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT(tst_contains(out.out, "enforced    0 requests per window"));
+    CU_ASSERT(tst_contains(out.out, "ok          --expect-limit: 0"));
+    CU_ASSERT(!tst_contains(out.err, "no quota left"));
+    tst_output_free(&out);
+    serve_stop(&s);
+}
+
 static void test_probe_mock_without_headers(void)
 {
     mock m;
@@ -773,6 +790,7 @@ int main(void)
         {"rate threads send distinct requests", test_rate_threads_send_distinct_requests},
         {"rate threads spend every quota", test_rate_threads_spend_every_quota},
         {"probe finds 500 on serve", test_probe_finds_500_on_serve},
+        {"probe limit zero", test_probe_limit_zero},
         {"probe mock without headers", test_probe_mock_without_headers},
         {"probe bounded by --max", test_probe_bounded_by_max},
         {"replay conforms on serve", test_replay_conforms_on_serve},
