@@ -34,6 +34,8 @@
 #define COLOUR_MEDIAN "#2e86c1"
 #define COLOUR_GOOD "#27ae60"
 #define COLOUR_MUTED "#7f8c8d"
+#define COLOUR_WINDOW "#1f4e79"        /* the busiest window's counter */
+#define COLOUR_OTHER_WINDOWS "#85c1e9" /* the other windows' counters */
 
 FILE *rpt_plot_open(const char *dir, const char *name)
 {
@@ -216,20 +218,115 @@ static void window_unit(const rl_window *w, char *buf, size_t len)
         rl_window_format(w, buf, len);
 }
 
-/* A dashed red vertical line at x with a label beside it, on the side
- * with more room (x0..x1 is the axis). */
-static void put_marker(FILE *out, int n, double x, double x0, double x1,
+/* ---- the run-out marker ------------------------------------------------ */
+
+/* Width of one label character as a fraction of the x axis.  An estimate:
+ * about 8.5 pixels per character of gnuplot's default font in the roughly
+ * 880-pixel-wide plot area of a RPT_PLOT_WIDTH image. */
+#define LABEL_CHAR_X 0.0097
+/* Half the height of a label line as a fraction of the y axis, with a
+ * margin.  An estimate: about 22 pixels of the roughly 370-pixel-high plot
+ * area. */
+#define LABEL_HALF_Y 0.06
+#define MAX_PLOT_LINES 10
+
+/* The vertical extent of one plotted line over the x range of a label. */
+typedef struct line_extent {
+    double lo, hi;
+} line_extent;
+
+/* A run-out marker: a vertical line at x and its label beside it. */
+typedef struct plot_marker {
+    double x;
+    int left;      /* 1: the label is left of the line */
+    double xa, xb; /* the x range the label covers */
+    line_extent lines[MAX_PLOT_LINES];
+    int nlines;
+} plot_marker;
+
+/* Places a marker's label on the side of x with more room (x0..x1 is the
+ * axis) and works out the x range it covers. */
+static void marker_place(plot_marker *m, double x, double x0, double x1, const char *label)
+{
+    double width = (double)(strlen(label) + 1) * LABEL_CHAR_X * (x1 - x0);
+
+    memset(m, 0, sizeof(*m));
+    m->x = x;
+    m->left = x > x0 + (x1 - x0) * 0.6;
+    m->xa = m->left ? x - width : x;
+    m->xb = m->left ? x : x + width;
+}
+
+/* Starts a new line of the plot; its values are added with marker_add. */
+static void marker_line(plot_marker *m)
+{
+    if (m->nlines < MAX_PLOT_LINES) {
+        m->lines[m->nlines].lo = INFINITY;
+        m->lines[m->nlines].hi = -INFINITY;
+        m->nlines++;
+    }
+}
+
+/* Adds to the current line the value it has from x to next_x, when that
+ * span meets the label's x range.  A step line keeps a row's value up to
+ * the next row, so a row before the label's range can count as well. */
+static void marker_add(plot_marker *m, double x, double next_x, double value)
+{
+    if (m->nlines == 0 || x > m->xb || next_x < m->xa)
+        return;
+
+    line_extent *e = &m->lines[m->nlines - 1];
+    if (value < e->lo)
+        e->lo = value;
+    if (value > e->hi)
+        e->hi = value;
+}
+
+/* Chooses the label's height, as a fraction of the y axis [0, top], where
+ * no line passes behind it: the middle if free, else the nearest free
+ * height.  Returns -1 when every height is taken. */
+static double marker_label_y(const plot_marker *m, double top)
+{
+    static const double heights[] = {0.55, 0.7, 0.4, 0.85, 0.25, 0.93, 0.12};
+
+    for (size_t h = 0; h < sizeof(heights) / sizeof(heights[0]); h++) {
+        double lo = (heights[h] - LABEL_HALF_Y) * top, hi = (heights[h] + LABEL_HALF_Y) * top;
+        int free = 1;
+        for (int i = 0; i < m->nlines && free; i++)
+            free = m->lines[i].hi < lo || m->lines[i].lo > hi;
+        if (free)
+            return heights[h];
+    }
+    return -1;
+}
+
+/* Writes a marker: a dashed red vertical line with its label at a height
+ * where no line crosses it, or on an opaque box when there is none. */
+static void put_marker(FILE *out, int n, const plot_marker *m, double top,
                        const char *label)
 {
-    int left = x > x0 + (x1 - x0) * 0.6;
+    double y = marker_label_y(m, top);
 
     fprintf(out, "set arrow %d from %.6f, graph 0 to %.6f, graph 1 nohead lw 1.5 dt 2 "
                  "lc rgb \"%s\" front\n",
-            n, x, x, COLOUR_BAD);
+            n, m->x, m->x, COLOUR_BAD);
+    if (y < 0)
+        fputs("set style textbox opaque noborder\n", out);
     fprintf(out, "set label %d ", n);
     put_gp_string(out, label);
-    fprintf(out, " at %.6f, graph 0.55 %s offset %s,0 tc rgb \"%s\" front\n", x,
-            left ? "right" : "left", left ? "-0.6" : "0.6", COLOUR_BAD);
+    fprintf(out, " at %.6f, graph %.2f %s offset %s,0 tc rgb \"%s\" front%s\n", m->x,
+            y < 0 ? 0.55 : y, m->left ? "right" : "left", m->left ? "-0.6" : "0.6",
+            COLOUR_BAD, y < 0 ? " boxed" : "");
+}
+
+/* x of row `row` of window w, and of the row after it (the end of its
+ * step), on window w's axis. */
+static void row_span(const sim_series *s, int64_t w, size_t row, double *x, double *next_x)
+{
+    *x = window_x(s, w, s->time_us[row]);
+    *next_x = row + 1 < s->nrows && s->window_index[row + 1] == w
+                  ? window_x(s, w, s->time_us[row + 1])
+                  : *x;
 }
 
 /* ---- per-population usage --------------------------------------------- */
@@ -281,6 +378,29 @@ static void usage_title(FILE *out, const sim_result *r, const sim_series *s, int
     fputc('\n', out);
 }
 
+/* Adds the lines of a usage plot (window w) to a marker's extents. */
+static void usage_extents(plot_marker *m, const sim_series *s, int pop, int64_t w,
+                          int64_t limit)
+{
+    double x, next_x;
+
+    marker_line(m); /* the limit */
+    marker_add(m, m->xa, m->xb, (double)limit);
+    for (int line = 0; line < 3; line++) {
+        marker_line(m);
+        for (size_t row = 0; row < s->nrows; row++) {
+            if (s->window_index[row] != w)
+                continue;
+            const sim_series_pop_value *v = sim_series_pop(s, row, pop);
+            int64_t value = line == 0   ? v->worst_requests
+                            : line == 1 ? v->worst_counter
+                                        : v->median_requests;
+            row_span(s, w, row, &x, &next_x);
+            marker_add(m, x, next_x, (double)value);
+        }
+    }
+}
+
 static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int pop,
                        const char *limits_from)
 {
@@ -299,30 +419,35 @@ static void usage_plot(FILE *out, const sim_result *r, const sim_series *s, int 
     fputs("set ylabel \"requests per client in the window\"\n", out);
     if (p->first_rejection_us != SIM_TIME_NONE && window_of_time(s, p->first_rejection_us) == w) {
         char when[64];
+        plot_marker m;
         rpt_format_clock(p->first_rejection_us, r->start_us, when, sizeof(when));
         snprintf(label, sizeof(label), "runs out %s", when);
-        put_marker(out, 1, window_x(s, w, p->first_rejection_us), x0, x1, label);
+        marker_place(&m, window_x(s, w, p->first_rejection_us), x0, x1, label);
+        usage_extents(&m, s, pop, w, p->limit);
+        put_marker(out, 1, &m, top > 0 ? top * 1.15 : 1.0, label);
     }
 
     window_unit(&r->window, unit, sizeof(unit));
     snprintf(base, sizeof(base), "usage-%s", p->name);
     rpt_plot_render_loop_open(out, base);
-    /* Drawn bottom up: the limit, the median, then the busiest client. */
+    /* Drawn bottom up: the limit, the busiest client's requests and its
+     * counter, then the median on top with its own dash pattern, so it
+     * stays visible where it equals the busiest client's line. */
     fprintf(out, "    plot %lld with lines lw 2.5 lc rgb \"black\" title \"limit %lld/%s\", \\\n",
             (long long)p->limit, (long long)p->limit, unit);
-    if (p->clients > 1)
-        fprintf(out, "         here . \"usage.csv\" using %s:($2 == %lld ? $%d : NaN) with "
-                     "steps lw 2 lc rgb \"%s\" title \"median client: requests made\", "
-                     "\\\n",
-                x, (long long)w, col + 3, COLOUR_MEDIAN);
     fprintf(out, "         here . \"usage.csv\" using %s:($2 == %lld ? $%d : NaN) with steps "
                  "lw 3 lc rgb \"%s\" title \"%s: requests made\", \\\n",
             x, (long long)w, col + 2, COLOUR_BAD,
             p->clients > 1 ? "busiest client" : "the client");
     fprintf(out, "         here . \"usage.csv\" using %s:($2 == %lld ? $%d : NaN) with steps "
-                 "lw 2.5 dt 2 lc rgb \"%s\" title \"%s: counted by the limiter\"\n",
+                 "lw 2.5 dt 2 lc rgb \"%s\" title \"%s: counted by the limiter\"%s\n",
             x, (long long)w, col, COLOUR_COUNTED,
-            p->clients > 1 ? "busiest client" : "the client");
+            p->clients > 1 ? "busiest client" : "the client", p->clients > 1 ? ", \\" : "");
+    if (p->clients > 1)
+        fprintf(out, "         here . \"usage.csv\" using %s:($2 == %lld ? $%d : NaN) with "
+                     "steps lw 3 dt (3,4) lc rgb \"%s\" title \"median client: requests "
+                     "made\"\n",
+                x, (long long)w, col + 3, COLOUR_MEDIAN);
     rpt_plot_render_loop_close(out);
 }
 
@@ -362,6 +487,18 @@ static size_t global_windows(const sim_result *r, const sim_series *s, int64_t *
     return count;
 }
 
+/* Returns 1 when the total is so far above the usage that drawing it would
+ * squash every line against the x axis: the axis then ends at 1.2 times
+ * the usage and the title says where the total is. */
+static int total_off_scale(const sim_result *r, const sim_series *s)
+{
+    int64_t usage = s->global_peak_requests > r->global.peak_window_usage
+                        ? s->global_peak_requests
+                        : r->global.peak_window_usage;
+
+    return r->global.limit > 3 * usage;
+}
+
 static void global_title(FILE *out, const sim_result *r, const sim_series *s,
                          const char *limits_from)
 {
@@ -376,53 +513,112 @@ static void global_title(FILE *out, const sim_result *r, const sim_series *s,
     rpt_format_count(r->global.peak_window_usage, counted, sizeof(counted));
     rpt_format_count(r->global.limit, total, sizeof(total));
     snprintf(title, sizeof(title),
-             "%s\nall clients: up to %s requests made and %s counted per %s, total %s/%s%s",
-             headline, made, counted, unit, total, unit, from);
+             "%s\nall clients: up to %s requests made and %s counted per %s, total %s/%s%s%s",
+             headline, made, counted, unit, total, unit, from,
+             total_off_scale(r, s) ? " (far above this scale)" : "");
     fputs("set title ", out);
     put_gp_string(out, title);
     fputc('\n', out);
 }
 
+/* Adds the lines of the global plot to a marker's extents. */
+static void global_extents(plot_marker *m, const sim_series *s, const int64_t *wins,
+                           size_t n, int64_t total_on_scale)
+{
+    double x, next_x;
+
+    if (total_on_scale > 0) {
+        marker_line(m);
+        marker_add(m, m->xa, m->xb, (double)total_on_scale);
+    }
+    for (size_t i = 0; i <= n; i++) {
+        /* Window i's counter, then (i == n) the requests of the peak window. */
+        int64_t w = i < n ? wins[i] : s->global_peak_window_index;
+        marker_line(m);
+        for (size_t row = 0; row < s->nrows; row++) {
+            if (s->window_index[row] != w)
+                continue;
+            row_span(s, w, row, &x, &next_x);
+            marker_add(m, x, next_x,
+                       (double)(i < n ? s->global_counter[row] : s->global_requests[row]));
+        }
+    }
+}
+
+/* Writes one window's global counter as a plot element (and a line break). */
+static void put_global_counter(FILE *out, const char *x, int64_t w, const char *colour,
+                               const char *width, const char *title)
+{
+    fprintf(out, "here . \"usage.csv\" using %s:($2 == %lld ? $5 : NaN) with steps "
+                 "lw %s lc rgb \"%s\" %s, \\\n         ",
+            x, (long long)w, width, colour, title);
+}
+
 static void global_plot(FILE *out, const sim_result *r, const sim_series *s,
                         const char *limits_from)
 {
-    static const char *const colours[] = {"#1f4e79", "#2e86c1", "#5dade2", "#7d3c98",
-                                          "#a569bd", "#117a65", "#48c9b0"};
     int64_t wins[7] = {0};
     size_t n = global_windows(r, s, wins);
     double x0, x1;
     char unit[32], label[RL_WINDOW_LABEL_MAX], total[32];
-    double top = (double)(s->global_peak_requests > r->global.limit
-                              ? s->global_peak_requests
-                              : r->global.limit);
+    int off_scale = total_off_scale(r, s);
+    int64_t usage = s->global_peak_requests > r->global.peak_window_usage
+                        ? s->global_peak_requests
+                        : r->global.peak_window_usage;
+    double ymax = off_scale ? (double)usage * 1.2
+                            : (double)(usage > r->global.limit ? usage : r->global.limit) * 1.15;
+
+    if (ymax <= 0)
+        ymax = 1.0;
 
     global_title(out, r, s, limits_from);
     const char *x = window_x_axis(out, s, wins[0], &x0, &x1);
-    fprintf(out, "set xrange [%.6f:%.6f]\nset yrange [0:%.6g]\n", x0, x1,
-            top > 0 ? top * 1.15 : 1.0);
+    fprintf(out, "set xrange [%.6f:%.6f]\nset yrange [0:%.6g]\n", x0, x1, ymax);
     fputs("set ylabel \"requests of all clients in the window\"\n", out);
     rpt_format_count(r->global.limit, total, sizeof(total));
     if (r->global.exhausted_at_us != SIM_TIME_NONE) {
         char when[64], text[96];
+        plot_marker m;
         int64_t w = window_of_time(s, r->global.exhausted_at_us);
         rpt_format_clock(r->global.exhausted_at_us, r->start_us, when, sizeof(when));
         snprintf(text, sizeof(text), "total runs out %s", when);
-        put_marker(out, 1, window_x(s, w, r->global.exhausted_at_us), x0, x1, text);
+        marker_place(&m, window_x(s, w, r->global.exhausted_at_us), x0, x1, text);
+        global_extents(&m, s, wins, n, off_scale ? 0 : r->global.limit);
+        put_marker(out, 1, &m, ymax, text);
     }
 
+    /* One legend entry for the busiest window's counter and one for all
+     * the others, however many windows are drawn.  The busiest window is
+     * drawn over the others, and the requests made last, dashed, so they
+     * show where they equal the counter. */
     window_unit(&r->window, unit, sizeof(unit));
     rpt_plot_render_loop_open(out, "global");
-    fprintf(out, "    plot here . \"usage.csv\" using %s:($2 == %lld ? $6 : NaN) with steps "
-                 "lw 2 dt 2 lc rgb \"%s\" title \"requests made (busiest window)\", \\\n",
-            x, (long long)s->global_peak_window_index, COLOUR_MUTED);
+    fputs("    plot ", out);
+    if (!off_scale)
+        fprintf(out, "%lld with lines lw 2.5 lc rgb \"black\" title \"total %s/%s\", \\\n"
+                     "         ",
+                (long long)r->global.limit, total, unit);
+    int others = 0;
     for (size_t i = 0; i < n; i++) {
+        if (wins[i] == s->global_peak_window_index)
+            continue;
+        char title[96] = "notitle";
         rl_window_label(&s->window, s->first_window_id + wins[i], label, sizeof(label));
-        fprintf(out, "         \"\" using %s:($2 == %lld ? $5 : NaN) with steps lw 2.5 "
-                     "lc rgb \"%s\" title \"counted, window %s\", \\\n",
-                x, (long long)wins[i], colours[i % 7], label);
+        if (others++ == 0 && n == 2)
+            snprintf(title, sizeof(title), "title \"counted, window %s\"", label);
+        else if (others == 1)
+            snprintf(title, sizeof(title), "title \"counted, the other %zu windows\"", n - 1);
+        put_global_counter(out, x, wins[i], COLOUR_OTHER_WINDOWS, "1.5", title);
     }
-    fprintf(out, "         %lld with lines lw 2.5 lc rgb \"black\" title \"total %s/%s\"\n",
-            (long long)r->global.limit, total, unit);
+    rl_window_label(&s->window, s->first_window_id + s->global_peak_window_index, label,
+                    sizeof(label));
+    char title[96];
+    snprintf(title, sizeof(title), "title \"counted, window %s%s\"", label,
+             n > 1 ? " (the busiest)" : "");
+    put_global_counter(out, x, s->global_peak_window_index, COLOUR_WINDOW, "2.5", title);
+    fprintf(out, "here . \"usage.csv\" using %s:($2 == %lld ? $6 : NaN) with steps "
+                 "lw 2 dt 2 lc rgb \"%s\" title \"requests made, window %s\"\n",
+            x, (long long)s->global_peak_window_index, COLOUR_MUTED, label);
     rpt_plot_render_loop_close(out);
 }
 

@@ -441,6 +441,102 @@ static void test_load_plot_writer(void)
     check_png(dir, "load-status.png");
 }
 
+/* Counts the occurrences of needle in text. */
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+
+    for (const char *at = strstr(text, needle); at != NULL; at = strstr(at + 1, needle))
+        n++;
+    return n;
+}
+
+/* Writes the plot scripts of one scenario (gnuplot is not run) and returns
+ * the text of DIR/NAME/SCRIPT; the caller frees it. */
+static char *plot_script(const char *scenario, const char *name, const char *script)
+{
+    const char *dir = tst_tmpdir();
+    char out_dir[1024], path[1200];
+    tst_output o;
+
+    snprintf(out_dir, sizeof(out_dir), "%s/%s", dir, name);
+    setenv("RATELAB_GNUPLOT", "/nonexistent", 1);
+    int rc = tst_ratelab(&o, "sim", "--out", out_dir, scenario, NULL);
+    unsetenv("RATELAB_GNUPLOT");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(o.status == 0 || o.status == 1);
+    tst_output_free(&o);
+    snprintf(path, sizeof(path), "%s/%s/%s", out_dir, name, script);
+    return read_all(path, NULL);
+}
+
+/* 20 counted of a 200,000 total: the axis ends at 1.2 times the 288
+ * requests made instead of squashing them under the total, and the title
+ * says where the total is. */
+static void test_plot_global_scales_to_usage(void)
+{
+    char *gp = plot_script("scenarios/five-minute-vs-20.ini", "five-minute-vs-20",
+                           "global.gp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+    CU_ASSERT(tst_contains(gp, "set yrange [0:345.6]"));
+    CU_ASSERT(tst_contains(gp, "total 200,000/day (far above this scale)"));
+    CU_ASSERT(!tst_contains(gp, "title \"total 200,000/day\""));
+    free(gp);
+
+    /* Near the total, the total is drawn. */
+    gp = plot_script("scenarios/total-3473-miners.ini", "total-3473-miners", "global.gp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+    CU_ASSERT(tst_contains(gp, "title \"total 1,000,000/day\""));
+    CU_ASSERT(!tst_contains(gp, "far above this scale"));
+    free(gp);
+}
+
+/* Seven windows give three legend entries (the busiest window's counter,
+ * the other windows' and the requests made), not one per window. */
+static void test_plot_global_legend_short(void)
+{
+    char *gp = plot_script("scenarios/fixed-delay-upload-vs-500.ini",
+                           "fixed-delay-upload-vs-500", "global.gp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+    CU_ASSERT_EQUAL(count_of(gp, "\" title \""), 3);
+    CU_ASSERT(tst_contains(gp, "title \"counted, the other 6 windows\""));
+    CU_ASSERT_EQUAL(count_of(gp, " notitle"), 5);
+    free(gp);
+}
+
+/* The median is drawn last, with its own dash pattern, so it shows where
+ * it equals the busiest client's line. */
+static void test_plot_median_on_top(void)
+{
+    char *gp = plot_script("scenarios/total-3473-miners.ini", "total-3473-miners",
+                           "usage.gp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+    const char *counted = strstr(gp, "counted by the limiter");
+    const char *median = strstr(gp, "dt (3,4) lc rgb \"#2e86c1\" title \"median client");
+    CU_ASSERT_PTR_NOT_NULL(counted);
+    CU_ASSERT_PTR_NOT_NULL(median);
+    CU_ASSERT(counted != NULL && median != NULL && median > counted);
+    free(gp);
+}
+
+/* Three 5-minute miners against 150/day run out at 12:30.  From there the
+ * busiest client's line climbs from 150 to about 204 under the label's
+ * width, which at the middle height (0.55 of 331, about 182) it would
+ * cross: the label moves up to 0.70. */
+static void test_plot_label_avoids_line(void)
+{
+    const char *dir = tst_tmpdir();
+    char *sc = tst_write_file(dir, "cross.ini",
+                              "[scenario]\nname = cross\n[limits]\nminer = 150\n"
+                              "[population miners]\ninterval = 5m\ncount = 3\n");
+    char *gp = plot_script(sc, "cross", "usage.gp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+    CU_ASSERT(tst_contains(gp, "set label 1 \"runs out 12:30 UTC\" at 12.500000, graph "
+                               "0.70 left"));
+    free(gp);
+    free(sc);
+}
+
 /* ---- ratelab check ---------------------------------------------------- */
 
 static void test_check_stricter_env_fails(void)
@@ -779,6 +875,10 @@ int main(void)
         {"out without gnuplot", test_out_without_gnuplot},
         {"out png sizes", test_out_png_sizes},
         {"load plot writer", test_load_plot_writer},
+        {"plot global scales to usage", test_plot_global_scales_to_usage},
+        {"plot global legend short", test_plot_global_legend_short},
+        {"plot median on top", test_plot_median_on_top},
+        {"plot label avoids line", test_plot_label_avoids_line},
         {"check stricter env fails", test_check_stricter_env_fails},
         {"check same limits pass", test_check_same_limits_pass},
         {"check expected rejection lines", test_check_expected_rejection_lines},
