@@ -47,6 +47,10 @@ struct sim_series_collector {
     value_hist *request_hist; /* per population */
 
     int64_t window_id; /* the window the current state belongs to */
+    /* 1: replicas count in their own memory, so the global counter is the
+     * sum of the counted requests (as in sim_global_result), not the
+     * counter one replica reported. */
+    int sum_counted;
     int64_t global_counter;
     int64_t global_requests;
     int64_t next_row_us; /* time of the next row(s); > end when done */
@@ -225,6 +229,12 @@ int sim_series_collector_create(const sim_scenario *sc, sim_series_collector **o
     }
     c->s = s;
     c->npops = sc->npops;
+    /* NOTE: reads the scenario's policy, not a --policy override: with one
+     * per-replica server run under sliding-log, sliding-window or gcra the
+     * series sums admissions per window instead of the usage the
+     * algorithm reports (several replicas need a fixed window). */
+    c->sum_counted = sc->realism.store == SIM_STORE_PER_REPLICA &&
+                     sc->realism.algo == RL_ALGO_FIXED_WINDOW;
     s->npops = sc->npops;
     s->window = sc->window;
     s->start_us = sc->start_us;
@@ -376,7 +386,10 @@ void sim_series_observe(void *collector, const sim_request_info *info)
         cl->counter = d->client_count;
     }
     c->global_requests++;
-    c->global_counter = d->global_count;
+    if (c->sum_counted)
+        c->global_counter += d->counted;
+    else
+        c->global_counter = d->global_count;
 }
 
 int sim_series_finish(sim_series_collector *c, sim_series **out, rl_error *err)

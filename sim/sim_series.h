@@ -8,8 +8,9 @@
  *
  * What a row holds: the counters just before its time T, that is after
  * every request made before T, in the limit window the row belongs to:
- *   - the global counter (GLOBAL:<day>) and the global demand (every
- *     request made in the window, rejected ones included);
+ *   - the global counter (GLOBAL:<day>; with store = per-replica the
+ *     requests every replica counted, summed) and the global demand
+ *     (every request made in the window, rejected ones included);
  *   - per population, the highest and the median client counter, and the
  *     highest and the median client demand.  "Highest" is the largest value
  *     of any client of the population at that moment (an upper envelope:

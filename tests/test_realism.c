@@ -303,6 +303,23 @@ static void test_per_replica_global_reports(void)
     CU_ASSERT(tst_contains(out.out, "the total holds (peak 60 of 200,000/day)"));
     CU_ASSERT(tst_contains(out.out, "the highest one reached 20"));
     tst_output_free(&out);
+
+    /* The plots' series sums the replicas too: the day ends at 60. */
+    char dir[1024], csv[1100];
+    snprintf(dir, sizeof(dir), "%s/out", tst_tmpdir());
+    setenv("RATELAB_GNUPLOT", "/nonexistent", 1);
+    CU_ASSERT_EQUAL_FATAL(tst_ratelab(&out, "sim", "--out", dir, path, NULL), 0);
+    unsetenv("RATELAB_GNUPLOT");
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    snprintf(csv, sizeof(csv), "%s/realism-replicas-per-replica/usage.csv", dir);
+    FILE *f = fopen(csv, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[512], last[512] = "";
+    while (fgets(line, sizeof(line), f) != NULL)
+        snprintf(last, sizeof(last), "%s", line);
+    fclose(f);
+    CU_ASSERT(tst_contains(last, "2025-01-02T00:00:00Z,0,86400,86400,60,288,"));
 }
 
 static void test_replica_restart_resets_counts(void)
