@@ -61,7 +61,7 @@ static const char probe_usage[] =
     "\n"
     "Exit status: 0 the enforced limit matches every source, 1 a mismatch\n"
     "(a line says expected vs enforced) or no limit could be determined,\n"
-    "2 bad input.\n";
+    "2 bad input, or a target that answers a redirect, 403, 404 or 405.\n";
 
 #define PROBE_MAX_ENV_FILES 16
 #define PROBE_TEMPLATE_MAX_BYTES (1u << 20)
@@ -228,7 +228,7 @@ static int expected_limit(const probe_options *o, int64_t *value, char *origin,
         return CLI_EXIT_USAGE;
     }
     *value = limits.roles[r].per_client.value;
-    snprintf(origin, len, "expected (%s)", limits.roles[r].per_client.origin);
+    snprintf(origin, len, "%s", limits.roles[r].per_client.origin);
     return 0;
 }
 
@@ -315,8 +315,8 @@ static void print_text(const probe_options *o, const lg_probe_result *res,
     if (res->remaining >= 0)
         printf("remaining   %" PRId64 " for this hotkey\n", res->remaining);
     if (res->after.ok && res->after.global_remaining >= 0)
-        printf("global      %" PRId64 " requests left of %" PRId64 " today (GET /rate-limits "
-               "after the probe)\n",
+        printf("global      %" PRId64 " requests left of %" PRId64 " this window (GET "
+               "/rate-limits after the probe)\n",
                res->after.global_remaining, res->after.total_limit);
     else if (!res->before.ok)
         printf("global      GET /rate-limits did not answer with the limits\n");
@@ -405,6 +405,12 @@ static int probe_run(probe_options *o, const char *target, int64_t expected,
         return CLI_EXIT_USAGE;
     }
 
+    if (res.wrong_target) {
+        cli_error("probe: %s answered %d: --target %s is probably wrong, because the "
+                  "limited routes never answer %d; check the host, port and path prefix",
+                  res.url, res.wrong_target, o->target, res.wrong_target);
+        return CLI_EXIT_USAGE;
+    }
     probe_report rep;
     evaluate(&res, expected, origin, &rep);
     if (o->json) {

@@ -20,6 +20,7 @@
 
 /* The response to one request: the headers of interest and the body. */
 typedef struct probe_answer {
+    char url[1024]; /* the request's URL, for messages */
     lg_buf body;
     int64_t limit;     /* X-RateLimit-Limit, or -1 */
     int64_t remaining; /* X-RateLimit-Remaining, or -1 */
@@ -145,6 +146,7 @@ static int probe_send(CURL *e, const lg_probe_config *cfg, uint64_t seq, uint64_
     if (rc == 0) {
         a->body.len = 0;
         a->limit = a->remaining = -1;
+        snprintf(a->url, sizeof(a->url), "%s", url.data);
         curl_easy_setopt(e, CURLOPT_URL, url.data);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
@@ -251,8 +253,13 @@ int lg_probe_run(const lg_probe_config *cfg, lg_probe_result *res, rl_error *err
             note_429(res, &a);
             break;
         }
+        snprintf(res->url, sizeof(res->url), "%s", a.url);
         if (code >= 500) {
             res->server_error = (int)code;
+            break;
+        }
+        if ((code >= 300 && code < 400) || code == 403 || code == 404 || code == 405) {
+            res->wrong_target = (int)code;
             break;
         }
         note_admitted(res, &a, code);

@@ -13,6 +13,11 @@
  * window: limit - remaining - 1 from the first admitted answer's headers,
  * 0 for a hotkey the probe made up itself, unknown otherwise.
  *
+ * A 3xx, 403, 404 or 405 stops the probe at once: the deployed API answers
+ * none of them on its limited routes, so the target URL (or its prefix) is
+ * most likely wrong, and counting them as admitted would report a limit
+ * that does not exist.
+ *
  * Example: against DAILY_LIMIT_PER_MINER=500 a fresh hotkey gets 500
  * responses of 200, then 429 "Daily limit of 500 exceeded.": enforced 500.
  * Against DAILY_LIMIT_PER_MINER=0 its first request gets the 429:
@@ -64,6 +69,8 @@ typedef struct lg_probe_result {
     int64_t remaining;    /* the hotkey's quota left after the probe, or -1 */
     int error;            /* lg_error_kind of a transport failure, or -1 */
     int server_error;     /* a 5xx status stopped the probe (the status) */
+    int wrong_target;     /* a 3xx, 403, 404 or 405 stopped the probe (the status) */
+    char url[1024];       /* the URL of the last request sent */
     int interrupted;
 } lg_probe_result;
 

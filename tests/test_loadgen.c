@@ -31,7 +31,9 @@
 
 /* ---- mock servers ----------------------------------------------------- */
 
-enum { MOCK_SILENT = 0, MOCK_LIMIT = 1 };
+/* MOCK_FIXED answers every request with the status in `limit` and counts
+ * the POSTs. */
+enum { MOCK_SILENT = 0, MOCK_LIMIT = 1, MOCK_FIXED = 2 };
 #define MOCK_MAX_FDS 256
 
 typedef struct mock {
@@ -85,7 +87,12 @@ static void *limit_connection(void *arg)
     while (read_request(fd, buf, sizeof(buf))) {
         const char *body;
         int status;
-        if (strncmp(buf, "POST ", 5) != 0) {
+        if (m->kind == MOCK_FIXED) {
+            if (strncmp(buf, "POST ", 5) == 0)
+                atomic_fetch_add(&m->requests, 1);
+            status = m->limit;
+            body = "{\"detail\":\"fixed\"}";
+        } else if (strncmp(buf, "POST ", 5) != 0) {
             status = 404;
             body = "{\"detail\":\"Not Found\"}";
         } else if (atomic_fetch_add(&m->requests, 1) < m->limit) {
@@ -372,6 +379,49 @@ static void test_probe_limit_zero(void)
     CU_ASSERT(tst_contains(out.out, "ok          --expect-limit: 0"));
     CU_ASSERT(!tst_contains(out.err, "no quota left"));
     tst_output_free(&out);
+    serve_stop(&s);
+}
+
+static void test_probe_wrong_target_exits_2(void)
+{
+    static const int statuses[] = {404, 403, 405, 301, 307};
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+        mock m;
+        tst_output out;
+        char url[64], needle[160];
+        CU_ASSERT_FATAL(mock_start(&m, MOCK_FIXED, statuses[i]) == 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+
+        CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", url, "--max", "50", NULL), 0);
+        CU_ASSERT_EQUAL(out.status, 2);
+        snprintf(needle, sizeof(needle), "%s/get-folder-access answered %d", url,
+                 statuses[i]);
+        CU_ASSERT(tst_contains(out.err, needle));
+        CU_ASSERT(tst_contains(out.err, "is probably wrong"));
+        CU_ASSERT_EQUAL(atomic_load(&m.requests), 1);
+        tst_output_free(&out);
+        mock_stop(&m);
+    }
+}
+
+static void test_probe_wording(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "5", "60s") == 0);
+    char *env = tst_write_file(tst_tmpdir(), "mainnet.env", "DAILY_LIMIT_PER_MINER=100\n");
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "probe", "--target", s.url, "--env", env, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 1);
+    /* A 60 s window is not a day. */
+    CU_ASSERT(tst_contains(out.out, "left of 200000 this window"));
+    CU_ASSERT(!tst_contains(out.out, "today"));
+    /* The source is named once, without a doubled "expected". */
+    CU_ASSERT(tst_contains(out.err, "expected 100 ("));
+    CU_ASSERT(tst_contains(out.err, "mainnet.env:1), but the endpoint enforces 5"));
+    CU_ASSERT(!tst_contains(out.err, "(expected ("));
+    tst_output_free(&out);
+    free(env);
     serve_stop(&s);
 }
 
@@ -791,6 +841,8 @@ int main(void)
         {"rate threads spend every quota", test_rate_threads_spend_every_quota},
         {"probe finds 500 on serve", test_probe_finds_500_on_serve},
         {"probe limit zero", test_probe_limit_zero},
+        {"probe wrong target exits 2", test_probe_wrong_target_exits_2},
+        {"probe wording", test_probe_wording},
         {"probe mock without headers", test_probe_mock_without_headers},
         {"probe bounded by --max", test_probe_bounded_by_max},
         {"replay conforms on serve", test_replay_conforms_on_serve},
