@@ -98,6 +98,42 @@ int64_t lg_real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Checks the port of "HOST[:PORT]" (host up to the first '/', an IPv6
+ * address in brackets): when present it must be 1 to 65535. */
+static int check_port(const char *url, const char *host, rl_error *err)
+{
+    size_t hostlen = strcspn(host, "/");
+    const char *end = host + hostlen;
+    const char *at = memchr(host, '@', hostlen); /* after user:password@ */
+    if (at != NULL) {
+        hostlen -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    const char *colon = NULL;
+    const char *bracket = host[0] == '[' ? memchr(host, ']', hostlen) : NULL;
+
+    if (host[0] == '[' && bracket == NULL) {
+        rl_error_set(err, "invalid target '%s': an IPv6 address needs a closing ']'", url);
+        return LG_ERR_INVALID;
+    }
+    for (const char *c = bracket != NULL ? bracket : host; c < end; c++)
+        if (*c == ':')
+            colon = c;
+    if (colon == NULL)
+        return 0;
+
+    long port = 0;
+    const char *c = colon + 1;
+    for (; c < end && *c >= '0' && *c <= '9' && port <= 65535; c++)
+        port = port * 10 + (*c - '0');
+    if (c != end || colon + 1 == end || port < 1 || port > 65535) {
+        rl_error_set(err, "invalid port '%.*s' in target '%s': use a number from 1 to 65535",
+                     (int)(end - colon - 1), colon + 1, url);
+        return LG_ERR_INVALID;
+    }
+    return 0;
+}
+
 int lg_target_normalize(const char *url, char *buf, size_t len, rl_error *err)
 {
     size_t n = strlen(url);
@@ -111,6 +147,8 @@ int lg_target_normalize(const char *url, char *buf, size_t len, rl_error *err)
                      url);
         return LG_ERR_INVALID;
     }
+    if (check_port(url, host, err) < 0)
+        return LG_ERR_INVALID;
     while (n > 0 && url[n - 1] == '/')
         n--;
     if (n >= len) {

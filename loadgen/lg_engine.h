@@ -97,8 +97,9 @@ typedef struct lg_config {
     int progress;                  /* 1: a progress line on stderr */
 } lg_config;
 
-/* Checks a target URL ("http://host[:port][/prefix]" or https) and copies
- * it without a trailing '/' into buf.  Returns 0 or LG_ERR_INVALID. */
+/* Checks a target URL ("http://host[:port][/prefix]" or https; a port
+ * from 1 to 65535) and copies it without a trailing '/' into buf.
+ * Returns 0 or LG_ERR_INVALID. */
 int lg_target_normalize(const char *url, char *buf, size_t len, rl_error *err);
 
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */

@@ -807,6 +807,16 @@ static void test_bad_input_exits_2(void)
     char *bad_duration[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
                             "--duration", "5", NULL};
     expect_usage_error("--duration", bad_duration);
+    char *big_port[] = {"load", "--target", "http://127.0.0.1:99999", "--rate", "1", NULL};
+    expect_usage_error("invalid port '99999'", big_port);
+    char *zero_port[] = {"load", "--target", "http://127.0.0.1:0/", "--rate", "1", NULL};
+    expect_usage_error("invalid port '0'", zero_port);
+    char *text_port[] = {"load", "--target", "http://[::1]:http", "--rate", "1", NULL};
+    expect_usage_error("invalid port 'http'", text_port);
+    char *empty_port[] = {"load", "--target", "http://localhost:/x", "--rate", "1", NULL};
+    expect_usage_error("invalid port ''", empty_port);
+    char *probe_port[] = {"probe", "--target", "http://127.0.0.1:99999", NULL};
+    expect_usage_error("invalid port '99999'", probe_port);
     char *huge_duration[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1",
                              "--duration", "999999d", NULL};
     expect_usage_error("--duration '999999d': out of range", huge_duration);
