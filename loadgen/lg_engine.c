@@ -626,6 +626,24 @@ static void wait_for_work(lg_worker *w, int64_t now, int64_t next, int64_t deadl
     lg_evloop_run_once(&w->loop, until, w->nslots - w->nfree);
 }
 
+/* Returns when the sending phase ends (absolute CLOCK_MONOTONIC): the
+ * deadline, or for RATE, once max_requests ends it first, the intended
+ * time of request max_requests, one interval after the last one.  A RATE
+ * worker waits for it even with nothing left to send, so the phase lasts
+ * what the schedule says: 1 request at 0.5/s takes 2 s, and the run's
+ * elapsed time is never below its sending phase. */
+static int64_t send_phase_end_ns(const lg_config *cfg)
+{
+    int64_t deadline = cfg->start_ns + cfg->duration_ns;
+    if (cfg->mode != LG_MODE_RATE)
+        return deadline;
+    long double count_ns = (long double)cfg->max_requests * 1e9L /
+                           (long double)lg_rate_per_second(&cfg->rate);
+    if (count_ns >= (long double)cfg->duration_ns)
+        return deadline;
+    return cfg->start_ns + lg_rate_offset_ns(&cfg->rate, cfg->max_requests);
+}
+
 static void end_sending(lg_worker *w, int64_t at_ns)
 {
     w->sending_done = 1;
@@ -638,6 +656,7 @@ static void *worker_main(void *arg)
     lg_worker *w = arg;
     const lg_config *cfg = w->cfg;
     int64_t deadline = cfg->start_ns + cfg->duration_ns;
+    int64_t phase_end = send_phase_end_ns(cfg);
     /* A transfer ends within its own timeout; this is a backstop. */
     int64_t drain_ns = cfg->timeout_ms * 1000000LL + 1000000000LL;
     uint64_t cpu_wait_start_us = thread_cpu_wait_us();
@@ -650,10 +669,10 @@ static void *worker_main(void *arg)
 
         if (!w->sending_done && !stopping) {
             next = send_due(w, now);
-            if (next == INT64_MAX)
-                end_sending(w, cfg->mode == LG_MODE_RATE ? w->last_send_ns : now);
-            else if (next >= deadline || now >= deadline)
-                end_sending(w, deadline);
+            if (now >= phase_end)
+                end_sending(w, phase_end);
+            else if (cfg->mode != LG_MODE_RATE && (next == INT64_MAX || next >= deadline))
+                end_sending(w, now); /* nothing left to send: the run may end */
         }
         int in_flight = w->nslots - w->nfree;
         if (stopping || (w->sending_done && now - w->send_end_ns > drain_ns)) {
@@ -665,7 +684,7 @@ static void *worker_main(void *arg)
         if (w->sending_done && in_flight == 0)
             break;
 
-        wait_for_work(w, now, next, deadline);
+        wait_for_work(w, now, next, phase_end);
         collect_finished(w);
     }
     uint64_t cpu_wait_end_us = thread_cpu_wait_us();
@@ -757,12 +776,11 @@ static void fill_result(lg_result *out, lg_worker *workers, int n, const lg_conf
             send_end = workers[i].send_end_ns;
     }
     double send_s = (double)(send_end - cfg->start_ns) / 1e9;
-    /* A count-bound run on schedule sends N requests in (N - 1) intervals;
-     * one more interval makes the achieved rate exact. */
-    if (cfg->mode == LG_MODE_RATE && send_end < cfg->start_ns + cfg->duration_ns)
-        send_s += 1.0 / lg_rate_per_second(&cfg->rate);
+    double elapsed_s = (double)(lg_mono_ns() - cfg->start_ns) / 1e9;
+    /* A run stopped while it waited for its start (a replay waiting for a
+     * window boundary) ends before it began: both times are then 0. */
     out->send_seconds = send_s > 0 ? send_s : 0;
-    out->elapsed_seconds = (double)(lg_mono_ns() - cfg->start_ns) / 1e9;
+    out->elapsed_seconds = elapsed_s > out->send_seconds ? elapsed_s : out->send_seconds;
     out->connections = cfg->connections;
     out->threads = cfg->threads;
     out->interrupted = cfg->stop != NULL && *cfg->stop;

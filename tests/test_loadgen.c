@@ -325,6 +325,38 @@ static void test_rate_threads_spend_every_quota(void)
     serve_stop(&s);
 }
 
+static void test_rate_elapsed_covers_send_phase(void)
+{
+    mock m;
+    tst_output out;
+    char url[64];
+    CU_ASSERT_FATAL(mock_start(&m, MOCK_LIMIT, 1000000) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+
+    /* One request at 0.5/s: the duration bounds the sending phase. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", url, "--rate", "0.5",
+                                "--duration", "1s", "--json", NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    CU_ASSERT_EQUAL(json_int_path(doc, "requests", NULL), 1);
+    CU_ASSERT(json_real_of(doc, "send_seconds") > 0.99);
+    CU_ASSERT(json_real_of(doc, "elapsed_seconds") >= json_real_of(doc, "send_seconds"));
+    json_decref(doc);
+    tst_output_free(&out);
+
+    /* Two requests at 2/s: --max-requests bounds it at 2 intervals. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", url, "--rate", "2",
+                                "--requests", "2", "--threads", "2", "--connections", "2",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    CU_ASSERT(tst_contains(out.out, "in 1.00 s"));
+    CU_ASSERT(tst_contains(out.out, "target of 2.0/s (100.00 %)"));
+    tst_output_free(&out);
+    mock_stop(&m);
+}
+
 /* ---- probe ------------------------------------------------------------ */
 
 static void test_probe_finds_500_on_serve(void)
@@ -850,6 +882,7 @@ int main(void)
         {"rate threads send distinct requests", test_rate_threads_send_distinct_requests},
         {"rate threads spend every quota", test_rate_threads_spend_every_quota},
         {"probe finds 500 on serve", test_probe_finds_500_on_serve},
+        {"rate elapsed covers send phase", test_rate_elapsed_covers_send_phase},
         {"probe limit zero", test_probe_limit_zero},
         {"probe wrong target exits 2", test_probe_wrong_target_exits_2},
         {"probe wording", test_probe_wording},
