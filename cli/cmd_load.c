@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "lg_engine.h"
 #include "lg_json.h"
+#include "lg_probe.h"
 #include "lg_replay.h"
 #include "lg_template.h"
 #include "rl_time.h"
@@ -73,7 +74,8 @@ static const char load_usage[] =
     "  --out FILE           also write the JSON results to FILE (for 'ratelab merge')\n"
     "  -h, --help           print this help\n"
     "\n"
-    "A progress line is shown on stderr when it is a terminal.\n"
+    "Progress goes to stderr: one line redrawn every second on a terminal,\n"
+    "otherwise a line every 10 s.\n"
     "\n"
     "Exit status: 0 the run completed (errors are counted, not fatal), 1 a\n"
     "replay did not conform to the prediction, 2 bad input.\n";
@@ -323,7 +325,7 @@ static void base_config(const load_options *o, const char *target, lg_config *cf
     cfg->coldkey = o->coldkey;
     cfg->clients = o->clients;
     cfg->stop = &load_stop;
-    cfg->progress = isatty(STDERR_FILENO);
+    cfg->progress = isatty(STDERR_FILENO) ? LG_PROGRESS_TERMINAL : LG_PROGRESS_LOG;
 }
 
 /* Opens --out FILE before anything is sent, so a path that cannot be
@@ -433,6 +435,39 @@ static int replay_templates(const sim_scenario *sc, const lg_replay *rp,
     return 0;
 }
 
+/* Checks, before the wait for a window boundary, that the target answers
+ * and that its window (when GET /rate-limits reports one, as `ratelab
+ * serve` does) is the scenario's window divided by the speed.  Returns 0
+ * or CLI_EXIT_USAGE after printing the error. */
+static int check_server_window(const load_options *o, const lg_replay *rp,
+                               const char *target)
+{
+    rl_error err;
+    lg_server_window sw;
+    char needed[32], have[32];
+
+    if (lg_server_window_fetch(target, o->timeout_ms, &sw, &err) < 0) {
+        cli_error("%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    rl_duration_format(rp->window_real_us, needed, sizeof(needed));
+    if (!sw.has_window) {
+        fprintf(stderr, "ratelab load: warning: GET %s/rate-limits reports no window (HTTP "
+                        "%ld, no \"ratelab\" object), so --speed %g cannot be checked; the "
+                        "server's window must be %s\n",
+                target, sw.status, o->speed, needed);
+        return 0;
+    }
+    if (sw.window_us == rp->window_real_us)
+        return 0;
+    rl_duration_format(sw.window_us, have, sizeof(have));
+    return cli_usage_error("load", "the server's window is %s (GET %s/rate-limits), but "
+                                   "--speed %g needs a window of %s: use --speed %.10g, or "
+                                   "start the server with --window %s",
+                           sw.window, target, o->speed, needed,
+                           (double)rp->window_sim_us / (double)sw.window_us, needed);
+}
+
 /* Runs the schedule from the next server window boundary on, then
  * reports; returns the exit status. */
 static int replay_run(load_options *o, lg_replay *rp, lg_config *cfg)
@@ -440,6 +475,9 @@ static int replay_run(load_options *o, lg_replay *rp, lg_config *cfg)
     rl_error err;
     lg_result result;
     lg_conformance conf;
+    int rc = check_server_window(o, rp, cfg->target);
+    if (rc != 0)
+        return rc;
 
     cfg->mode = LG_MODE_SCHEDULE;
     cfg->schedule = rp->entries;
@@ -447,7 +485,7 @@ static int replay_run(load_options *o, lg_replay *rp, lg_config *cfg)
     cfg->outcomes = rp->outcomes;
     if (cfg->duration_ns == 0 || cfg->duration_ns > rp->length_real_ns)
         cfg->duration_ns = rp->length_real_ns;
-    int rc = open_output(o);
+    rc = open_output(o);
     if (rc != 0)
         return rc;
 
@@ -465,13 +503,20 @@ static int replay_run(load_options *o, lg_replay *rp, lg_config *cfg)
         cli_error("%s", err.message);
         return CLI_EXIT_USAGE;
     }
+    rp->interrupted = result.interrupted;
     if (lg_conformance_compute(rp, &conf) < 0) {
         cli_error("out of memory while comparing the outcomes");
         lg_result_free(&result);
         return CLI_EXIT_USAGE;
     }
     rc = emit_results(o, &result, lg_conformance_to_json(rp, &conf), rp, &conf);
-    if (rc == 0 && conf.nmismatches > 0) {
+    if (rc == 0 && rp->interrupted) {
+        cli_error("the replay was interrupted: %lld of %lld requests completed (%lld "
+                  "differ from the prediction); %lld were not run, so there is no verdict",
+                  (long long)(conf.requests - conf.not_run), (long long)conf.requests,
+                  (long long)conf.nmismatches, (long long)conf.not_run);
+        rc = CLI_EXIT_FAILED;
+    } else if (rc == 0 && conf.nmismatches > 0) {
         cli_error("the endpoint did not decide as predicted: %lld of %lld requests differ",
                   (long long)conf.nmismatches, (long long)conf.requests);
         rc = CLI_EXIT_FAILED;

@@ -736,19 +736,26 @@ static void print_progress(lg_worker *workers, int n, const lg_config *cfg, int 
     double remaining = (double)cfg->duration_ns / 1e9 - elapsed;
     if (elapsed < 0)
         elapsed = 0;
+    /* A terminal gets one line redrawn in place; a log gets whole lines. */
+    int terminal = cfg->progress == LG_PROGRESS_TERMINAL;
     fprintf(stderr,
-            "\rsent %llu  done %llu  in flight %llu  rate %.0f/s  errors %llu  "
-            "elapsed %.0fs  remaining %.0fs \033[K%s",
-            (unsigned long long)sent, (unsigned long long)done,
-            (unsigned long long)(sent - done), elapsed > 0 ? (double)done / elapsed : 0.0,
-            (unsigned long long)errors, elapsed, remaining > 0 ? remaining : 0.0,
-            final ? "\n" : "");
+            "%ssent %llu  done %llu  in flight %llu  rate %.0f/s  errors %llu  "
+            "elapsed %.0fs  remaining %.0fs%s%s",
+            terminal ? "\r" : "ratelab load: progress: ", (unsigned long long)sent,
+            (unsigned long long)done, (unsigned long long)(sent - done),
+            elapsed > 0 ? (double)done / elapsed : 0.0, (unsigned long long)errors, elapsed,
+            remaining > 0 ? remaining : 0.0, terminal ? " \033[K" : "",
+            final || !terminal ? "\n" : "");
 }
 
-/* Waits for the workers, printing progress every second when asked. */
+/* Waits for the workers, printing progress when asked: every second on a
+ * terminal, every LG_PROGRESS_LOG_S seconds into a log. */
 static void wait_workers(lg_worker *workers, int n, const lg_config *cfg)
 {
-    int64_t last_print = 0;
+    int terminal = cfg->progress == LG_PROGRESS_TERMINAL;
+    int64_t every_ns = (terminal ? 1 : LG_PROGRESS_LOG_S) * 1000000000LL;
+    /* A log's first line comes after one interval: short runs add none. */
+    int64_t last_print = terminal ? 0 : lg_mono_ns();
     for (;;) {
         int finished = 0;
         for (int i = 0; i < n; i++)
@@ -756,14 +763,14 @@ static void wait_workers(lg_worker *workers, int n, const lg_config *cfg)
         if (finished == n)
             break;
         int64_t now = lg_mono_ns();
-        if (cfg->progress && now - last_print >= 1000000000LL) {
+        if (cfg->progress && now - last_print >= every_ns) {
             print_progress(workers, n, cfg, 0);
             last_print = now;
         }
         struct timespec ts = {0, 50000000L};
         nanosleep(&ts, NULL);
     }
-    if (cfg->progress)
+    if (terminal)
         print_progress(workers, n, cfg, 1);
 }
 

@@ -41,6 +41,13 @@
  * request, and it keeps timeout_ms * 1e6 within int64_t. */
 #define LG_MAX_TIMEOUT_MS 3600000LL
 
+/* Progress on stderr: none, one line redrawn every second on a terminal,
+ * or a plain line every LG_PROGRESS_LOG_S seconds for a log file. */
+#define LG_PROGRESS_NONE 0
+#define LG_PROGRESS_TERMINAL 1
+#define LG_PROGRESS_LOG 2
+#define LG_PROGRESS_LOG_S 10
+
 typedef enum lg_mode {
     LG_MODE_RATE = 0,
     LG_MODE_MAX = 1,
@@ -94,7 +101,7 @@ typedef struct lg_config {
 
     int64_t start_ns;              /* CLOCK_MONOTONIC start; 0: now */
     volatile sig_atomic_t *stop;   /* set by a signal handler; may be NULL */
-    int progress;                  /* 1: a progress line on stderr */
+    int progress;                  /* LG_PROGRESS_*: progress lines on stderr */
 } lg_config;
 
 /* Checks a target URL ("http://host[:port][/prefix]" or https; a port

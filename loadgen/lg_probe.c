@@ -15,6 +15,8 @@
 #include "lg_probe.h"
 #include "lg_stats.h"
 #include "lg_status.h"
+#include "rl_time.h"
+#include "rl_window.h"
 
 #define PROBE_BODY_MAX 65536
 
@@ -274,4 +276,55 @@ int lg_probe_run(const lg_probe_config *cfg, lg_probe_result *res, rl_error *err
     }
     curl_global_cleanup();
     return rc;
+}
+
+/* Reads ratelab.window from a GET /rate-limits body into out. */
+static void parse_server_window(const lg_buf *body, lg_server_window *out)
+{
+    json_t *doc = body->data != NULL ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+    const char *text = json_string_value(json_object_get(json_object_get(doc, "ratelab"),
+                                                         "window"));
+    rl_window w;
+    rl_error err;
+    if (text != NULL && rl_window_parse(text, &w, &err) == 0) {
+        out->has_window = 1;
+        snprintf(out->window, sizeof(out->window), "%s", text);
+        out->window_us = w.kind == RL_WINDOW_FIXED ? w.length_us : RL_US_PER_DAY;
+    }
+    json_decref(doc);
+}
+
+int lg_server_window_fetch(const char *target, int64_t timeout_ms, lg_server_window *out,
+                           rl_error *err)
+{
+    lg_probe_config cfg = {.target = target, .timeout_ms = timeout_ms};
+    probe_answer a = {.limit = -1, .remaining = -1};
+    char url[1024];
+
+    memset(out, 0, sizeof(*out));
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rl_error_set(err, "libcurl could not be initialised");
+        return LG_ERR_CURL;
+    }
+    CURL *e = probe_handle(&cfg, &a);
+    CURLcode cc = CURLE_FAILED_INIT;
+    if (e != NULL) {
+        snprintf(url, sizeof(url), "%s/rate-limits", target);
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        cc = curl_easy_perform(e);
+        if (cc == CURLE_OK)
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
+        curl_easy_cleanup(e);
+    }
+    if (cc == CURLE_OK && out->status == 200)
+        parse_server_window(&a.body, out);
+    lg_buf_free(&a.body);
+    curl_global_cleanup();
+    if (cc != CURLE_OK) {
+        rl_error_set(err, "cannot reach %s/rate-limits: %s; is `ratelab serve` running at "
+                          "%s?",
+                     target, curl_easy_strerror(cc), target);
+        return LG_ERR_INVALID;
+    }
+    return 0;
 }

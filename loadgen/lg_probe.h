@@ -82,4 +82,22 @@ int lg_probe_run(const lg_probe_config *cfg, lg_probe_result *res, rl_error *err
  * there or not the expected JSON). */
 void lg_probe_rate_limits(const lg_probe_config *cfg, lg_rate_limits_info *info);
 
+/* What GET /rate-limits says about the server's window. */
+typedef struct lg_server_window {
+    long status;        /* HTTP status of GET /rate-limits */
+    int has_window;     /* 1: it reported ratelab.window and it parsed */
+    char window[32];    /* ratelab.window as reported, e.g. "1m", "utc-day" */
+    int64_t window_us;  /* its length; a calendar day counts as one day */
+} lg_server_window;
+
+/*
+ * Sends GET <target>/rate-limits once and reads the "ratelab" object that
+ * `ratelab serve` adds (the deployed service has none: has_window = 0).
+ * Returns 0 when any HTTP response arrived, or LG_ERR_INVALID with err
+ * naming the URL and libcurl's reason when none did (nothing listens, DNS,
+ * timeout), so a replay can stop before it waits for a window boundary.
+ */
+int lg_server_window_fetch(const char *target, int64_t timeout_ms, lg_server_window *out,
+                           rl_error *err);
+
 #endif

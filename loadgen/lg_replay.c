@@ -206,6 +206,14 @@ static int observed_class(const lg_outcome *o)
     return o->status == 429 ? CLASS_REJECTED : CLASS_ADMITTED;
 }
 
+/* 1 when entry i has no outcome because an interrupted run stopped first:
+ * never sent, or sent and neither answered nor failed. */
+static int not_run(const lg_replay *rp, int64_t i)
+{
+    const lg_outcome *o = &rp->outcomes[i];
+    return rp->interrupted && (!o->sent || (o->error < 0 && o->status <= 0));
+}
+
 static int predicted_class(sim_response r)
 {
     return (r == SIM_ACCEPTED || r == SIM_FAILED_AUTH) ? CLASS_ADMITTED : CLASS_REJECTED;
@@ -235,7 +243,7 @@ static int fill_rows(const lg_replay *rp, lg_conformance *c)
 
     for (int64_t i = 0; i < rp->n; i++) {
         int64_t w = rp->window[i];
-        if (w < 0 || w >= rp->nwindows)
+        if (w < 0 || w >= rp->nwindows || not_run(rp, i))
             continue;
         lg_window_row *row = &grid[rp->entries[i].client_number * rp->nwindows + w];
         int obs = observed_class(&rp->outcomes[i]);
@@ -277,6 +285,10 @@ int lg_conformance_compute(const lg_replay *rp, lg_conformance *c)
         return LG_ERR_NOMEM;
     for (int64_t i = 0; i < rp->n; i++) {
         c->requests++;
+        if (not_run(rp, i)) {
+            c->not_run++;
+            continue;
+        }
         c->crossed += lg_replay_crossed_boundary(rp, i);
         if (observed_class(&rp->outcomes[i]) == predicted_class(rp->predicted[i]))
             c->matched++;
@@ -342,10 +354,17 @@ void lg_conformance_print_text(FILE *out, const lg_replay *rp, const lg_conforma
     rl_time_format_iso8601(rp->real_start_us, when, sizeof(when));
     fprintf(out, "\nreplay      speed %g, server window %.3f s, day 0 started at %s\n",
             rp->speed, (double)rp->window_real_us / 1e6, when);
-    fprintf(out, "conformance %" PRId64 " requests, %" PRId64 " as predicted, %" PRId64
-                 " mismatches: %s\n",
-            c->requests, c->matched, c->nmismatches,
-            c->nmismatches == 0 ? "CONFORMS" : "DOES NOT CONFORM");
+    if (rp->interrupted)
+        fprintf(out, "conformance INTERRUPTED: %" PRId64 " of %" PRId64 " requests "
+                     "completed, %" PRId64 " as predicted, %" PRId64 " mismatches; %" PRId64
+                     " not run, so no verdict\n",
+                c->requests - c->not_run, c->requests, c->matched, c->nmismatches,
+                c->not_run);
+    else
+        fprintf(out, "conformance %" PRId64 " requests, %" PRId64 " as predicted, %" PRId64
+                     " mismatches: %s\n",
+                c->requests, c->matched, c->nmismatches,
+                c->nmismatches == 0 ? "CONFORMS" : "DOES NOT CONFORM");
     if (c->crossed > 0)
         fprintf(out, "warning     %" PRId64 " requests left after their window had ended: "
                      "the sender fell behind; lower --speed or the machine's load\n",
@@ -399,8 +418,10 @@ json_t *lg_conformance_to_json(const lg_replay *rp, const lg_conformance *c)
                             "observed_rejected", (json_int_t)r->observed_rejected,
                             "observed_failed", (json_int_t)r->observed_failed));
     }
-    return json_pack("{s:b,s:I,s:I,s:I,s:I,s:f,s:I,s:s,s:o,s:o}", "conforms",
-                     c->nmismatches == 0, "requests", (json_int_t)c->requests, "matched",
+    return json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:s,s:o,s:o}", "conforms",
+                     c->nmismatches == 0 && !rp->interrupted, "interrupted",
+                     rp->interrupted, "not_run", (json_int_t)c->not_run,
+                     "requests", (json_int_t)c->requests, "matched",
                      (json_int_t)c->matched, "mismatches", (json_int_t)c->nmismatches,
                      "sent_after_window", (json_int_t)c->crossed,
                      "speed", rp->speed, "window_real_us", (json_int_t)rp->window_real_us,

@@ -22,7 +22,9 @@
  * on 429.  It matches when the observed class equals the predicted one
  * (accepted or failed authentication -> admitted; a client or global
  * rejection -> rejected).  A transport error, a 5xx or a request never
- * sent is always a mismatch.
+ * sent is always a mismatch, except in an interrupted run: there requests
+ * never sent or still in flight at the stop are "not run", and neither
+ * match nor mismatch.
  *
  * Ownership: lg_replay_build() allocates everything in the struct;
  * lg_replay_free() releases it and accepts a zeroed struct.
@@ -61,6 +63,7 @@ typedef struct lg_replay {
     int64_t nwindows;         /* windows covered by the scenario */
     int64_t length_real_ns;   /* real time from the start to the last window's end */
     int64_t real_start_us;    /* CLOCK_REALTIME of window 0, once aligned */
+    int interrupted;          /* set by the caller: the run was stopped early */
 } lg_replay;
 
 /*
@@ -97,6 +100,7 @@ typedef struct lg_conformance {
      * on the server's clock: their mismatches are the sender's, not the
      * endpoint's (a loaded machine, or a speed too high for it). */
     int64_t crossed;
+    int64_t not_run; /* interrupted runs: requests never sent or unfinished */
 } lg_conformance;
 
 /* 1 when entry i was sent after the end of its intended server window. */

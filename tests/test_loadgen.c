@@ -567,6 +567,110 @@ static void test_replay_mismatch_exits_1(void)
     serve_stop(&s);
 }
 
+static void test_replay_checks_server_window(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "20", "60s") == 0);
+    char *ini = tst_write_file(tst_tmpdir(), "five-minute.ini", replay_scenario);
+
+    /* Speed 8640 needs a 10 s window; this server's is a minute. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", ini, "--target", s.url, "--speed", "8640",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, "the server's window is 1m"));
+    CU_ASSERT(tst_contains(out.err, "use --speed 1440"));
+    CU_ASSERT(tst_contains(out.err, "--window 10s"));
+    CU_ASSERT(!tst_contains(out.err, "waiting"));
+    tst_output_free(&out);
+    free(ini);
+    serve_stop(&s);
+}
+
+static void test_replay_unreachable_exits_2(void)
+{
+    tst_output out;
+    char url[64];
+    char *ini = tst_write_file(tst_tmpdir(), "five-minute.ini", replay_scenario);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", tst_free_port());
+
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", ini, "--target", url, "--speed", "8640",
+                                NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 2);
+    CU_ASSERT(tst_contains(out.err, "is `ratelab serve` running at"));
+    CU_ASSERT(tst_contains(out.err, url));
+    CU_ASSERT(!tst_contains(out.err, "waiting"));
+    tst_output_free(&out);
+    free(ini);
+}
+
+static void test_replay_without_window_warns(void)
+{
+    mock m;
+    tst_output out;
+    char url[64];
+    CU_ASSERT_FATAL(mock_start(&m, MOCK_LIMIT, 1000000) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+    char *ini = tst_write_file(tst_tmpdir(), "five-minute.ini", replay_scenario);
+
+    /* Speed 86400 plays the day in 1 s; the mock has no GET /rate-limits. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", ini, "--target", url, "--speed", "86400",
+                                NULL),
+                    0);
+    CU_ASSERT(tst_contains(out.err, "reports no window"));
+    CU_ASSERT(tst_contains(out.err, "the server's window must be 1s"));
+    CU_ASSERT_EQUAL(atomic_load(&m.requests), 864);
+    tst_output_free(&out);
+    free(ini);
+    mock_stop(&m);
+}
+
+static void test_replay_interrupted_reports_so(void)
+{
+    served s;
+    CU_ASSERT_FATAL(serve_start(&s, "20", "10s") == 0);
+    const char *dir = tst_tmpdir();
+    char *ini = tst_write_file(dir, "five-minute.ini", replay_scenario);
+    char result[512], log[512];
+    snprintf(result, sizeof(result), "%s/replay.json", dir);
+    snprintf(log, sizeof(log), "%s/replay.log", dir);
+    char *argv[] = {RATELAB_BIN, "load", ini, "--target", s.url, "--speed", "8640",
+                    "--out", result, NULL};
+
+    /* Stopped either while it waits for the boundary or during the day. */
+    pid_t load = tst_spawn(argv, log);
+    CU_ASSERT_FATAL(load > 0);
+    sleep_ms(3000);
+    CU_ASSERT_EQUAL(tst_stop(load, SIGTERM, 10000), 1);
+
+    json_t *doc = json_load_file(result, 0, NULL);
+    CU_ASSERT_FATAL(doc != NULL);
+    json_t *conf = json_object_get(doc, "conformance");
+    CU_ASSERT_TRUE(json_is_true(json_object_get(doc, "interrupted")));
+    CU_ASSERT_TRUE(json_is_true(json_object_get(conf, "interrupted")));
+    CU_ASSERT_TRUE(json_is_false(json_object_get(conf, "conforms")));
+    CU_ASSERT_EQUAL(json_int_path(conf, "mismatches", NULL), 0);
+    CU_ASSERT(json_int_path(conf, "not_run", NULL) > 0);
+    CU_ASSERT(json_real_of(doc, "send_seconds") >= 0);
+    CU_ASSERT(json_real_of(doc, "elapsed_seconds") >= json_real_of(doc, "send_seconds"));
+    json_decref(doc);
+
+    FILE *f = fopen(log, "r");
+    char buf[65536] = "";
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    buf[n] = '\0';
+    if (f != NULL)
+        fclose(f);
+    CU_ASSERT(tst_contains(buf, "conformance INTERRUPTED"));
+    CU_ASSERT(tst_contains(buf, "the replay was interrupted"));
+    CU_ASSERT(!tst_contains(buf, "DOES NOT CONFORM"));
+    CU_ASSERT(!tst_contains(buf, "(-"));
+    free(ini);
+    serve_stop(&s);
+}
+
 /* ---- failures --------------------------------------------------------- */
 
 static void test_server_killed_mid_run(void)
@@ -890,6 +994,10 @@ int main(void)
         {"probe bounded by --max", test_probe_bounded_by_max},
         {"replay conforms on serve", test_replay_conforms_on_serve},
         {"replay mismatch exits 1", test_replay_mismatch_exits_1},
+        {"replay checks server window", test_replay_checks_server_window},
+        {"replay unreachable exits 2", test_replay_unreachable_exits_2},
+        {"replay without window warns", test_replay_without_window_warns},
+        {"replay interrupted reports so", test_replay_interrupted_reports_so},
         {"server killed mid-run", test_server_killed_mid_run},
         {"silent target times out", test_silent_target_times_out},
         {"interrupt still writes results", test_interrupt_still_writes_results},
