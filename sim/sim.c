@@ -238,27 +238,6 @@ nomem:
     return RL_ERR_NOMEM;
 }
 
-/* Start offset of client i of n, relative to the scenario start. */
-static int64_t start_offset_us(const sim_population *p, int64_t i, sim_rng *rng)
-{
-    switch (p->start) {
-    case SIM_START_SPREAD: {
-        /* floor(i * interval / n) without overflowing: interval = q*n + r,
-         * and i * r < n * n <= 2^64 because n < 2^32. */
-        uint64_t n = (uint64_t)p->count, q = (uint64_t)p->interval_us / n;
-        uint64_t rem = (uint64_t)p->interval_us % n;
-        return (int64_t)((uint64_t)i * q + ((uint64_t)i * rem) / n);
-    }
-    case SIM_START_TOGETHER:
-        return 0;
-    case SIM_START_RANDOM:
-        return sim_rng_uniform_i64(rng, 0, p->interval_us - 1);
-    case SIM_START_OFFSET:
-        return p->start_offset_us;
-    }
-    return 0;
-}
-
 /* Bytes of the ids "<name>-0" to "<name>-<count - 1>", NULs included. */
 static size_t client_id_bytes(const sim_population *p)
 {
@@ -318,7 +297,7 @@ static int clients_create(sim_state *st)
             cl->index = j;
             sim_rng_seed_stream(&cl->rng, st->r->seed, (uint64_t)i, (uint64_t)j);
 
-            int64_t offset = start_offset_us(p, j, &cl->rng);
+            int64_t offset = sim_start_offset_us(p, j, &cl->rng);
             cl->first_us = sim_add_sat(sim_add_sat(sc->start_us, offset), p->first_delay_us);
             cl->last_us = cl->first_us;
             /* Cannot fail: the queue has one slot per client. */

@@ -442,7 +442,7 @@ static inline void advance(const fast_pop *fp, fast_client *cl, int64_t end_us)
 }
 
 /* Seeds client i of population pi and places its first request, as sim.c's
- * clients_create() and start_offset_us(). */
+ * clients_create() and sim_start_offset_us(). */
 static void client_init(fast_client *cl, const sim_population *p, int pi, int64_t i,
                         uint64_t seed, int64_t start_us, int64_t end_us)
 {

@@ -117,24 +117,6 @@ const char *sim_realism_reason(const sim_scenario *sc, const sim_config *cfg)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static int64_t start_offset_us(const sim_population *p, int64_t i, sim_rng *rng)
-{
-    switch (p->start) {
-    case SIM_START_SPREAD: {
-        uint64_t n = (uint64_t)p->count, q = (uint64_t)p->interval_us / n;
-        uint64_t rem = (uint64_t)p->interval_us % n;
-        return (int64_t)((uint64_t)i * q + ((uint64_t)i * rem) / n);
-    }
-    case SIM_START_TOGETHER:
-        return 0;
-    case SIM_START_RANDOM:
-        return sim_rng_uniform_i64(rng, 0, p->interval_us - 1);
-    case SIM_START_OFFSET:
-        return p->start_offset_us;
-    }
-    return 0;
-}
-
 /* Builds "<population>-<i>" for every client (trace runs: the trace's ids)
  * and points each client at its id or, for attackers, its target's id. */
 static int build_ids(rz_state *st, size_t *first_of_pop)
@@ -225,7 +207,7 @@ static int clients_create(rz_state *st)
                             (uint64_t)cl->index);
         sim_rng_seed_stream(&cl->rng_model, st->r->seed, MODEL_STREAM + (uint64_t)cl->pop,
                             (uint64_t)cl->index);
-        int64_t process_start = sim_add_sat(sc->start_us, start_offset_us(p, cl->index, &cl->rng));
+        int64_t process_start = sim_add_sat(sc->start_us, sim_start_offset_us(p, cl->index, &cl->rng));
         cl->first_us = sim_add_sat(process_start, p->first_delay_us);
         cl->last_us = cl->first_us;
         cl->next_restart_us = draw_restart(p, cl, process_start);

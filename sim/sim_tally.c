@@ -149,3 +149,24 @@ void sim_tally_finish(sim_result *r, const sim_fold_state *fold)
     r->global.headroom = headroom_of(r->global.peak_window_usage, r->global.limit);
     r->fits = r->total.rejected_client == 0 && r->total.rejected_global == 0;
 }
+
+/* Start offset of client i of n, relative to the scenario start. */
+int64_t sim_start_offset_us(const sim_population *p, int64_t i, sim_rng *rng)
+{
+    switch (p->start) {
+    case SIM_START_SPREAD: {
+        /* floor(i * interval / n) without overflowing: interval = q*n + r,
+         * and i * r < n * n <= 2^64 because n < 2^32. */
+        uint64_t n = (uint64_t)p->count, q = (uint64_t)p->interval_us / n;
+        uint64_t rem = (uint64_t)p->interval_us % n;
+        return (int64_t)((uint64_t)i * q + ((uint64_t)i * rem) / n);
+    }
+    case SIM_START_TOGETHER:
+        return 0;
+    case SIM_START_RANDOM:
+        return sim_rng_uniform_i64(rng, 0, p->interval_us - 1);
+    case SIM_START_OFFSET:
+        return p->start_offset_us;
+    }
+    return 0;
+}

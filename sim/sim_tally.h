@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "sim.h"
+#include "sim_rng.h"
 
 /* a + b, saturated: times beyond the int64 range are "after the end". */
 static inline int64_t sim_add_sat(int64_t a, int64_t b)
@@ -80,5 +81,9 @@ void sim_tally_request(sim_result *r, sim_fold_state *fold, int pop, sim_window_
 /* Derives the statistics that need totals (per-client-window minimum, mean
  * and maximum, headrooms, fits) once every open tally is folded. */
 void sim_tally_finish(sim_result *r, const sim_fold_state *fold);
+
+/* Returns the start offset of client i of a population, relative to the
+ * scenario start; draws from rng only for start = random. */
+int64_t sim_start_offset_us(const sim_population *p, int64_t i, sim_rng *rng);
 
 #endif
