@@ -55,6 +55,7 @@ typedef struct lg_slot {
     int64_t index; /* schedule index, or request number */
     char head[LG_BODY_HEAD];
     size_t head_len;
+    int request_started; /* a connection was ready to carry the request */
 } lg_slot;
 
 struct lg_worker {
@@ -172,6 +173,20 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* libcurl calls this once a connection, new or reused, is ready and the
+ * request is about to be written to it (libcurl 7.80 and later). */
+static int on_prereq(void *user, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    lg_slot *slot = user;
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    slot->request_started = 1;
+    return CURL_PREREQFUNC_OK;
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 /* Builds a header list from a template's headers; with vars NULL only
@@ -221,6 +236,8 @@ static int slot_setup(lg_slot *slot, lg_worker *w)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, slot);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ratelab-load");
     /* Only the target is contacted: no proxy from the environment and no
      * redirects (libcurl does not follow them unless asked). */
@@ -433,6 +450,7 @@ static int send_request(lg_worker *w, lg_slot *slot, const lg_send *req)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     set_method(e, t, &slot->body);
     slot->head_len = 0;
+    slot->request_started = 0;
     slot->head[0] = '\0';
     slot->index = req->index;
     slot->intended_ns = req->intended_ns;
@@ -552,6 +570,13 @@ static void finish_transfer(lg_worker *w, CURL *easy, CURLcode result, int64_t n
         }
     } else {
         lg_error_kind kind = lg_error_kind_of_curl(result);
+        /* A request written to a reused connection that then died, with no
+         * byte of response, is retried by libcurl on a new connection; when
+         * the server is gone that connect fails and the transfer ends in
+         * CURLE_COULDNT_CONNECT.  The request did reach the server, so it
+         * counts as a reset: "refused" means nothing was ever sent. */
+        if (kind == LG_ERROR_REFUSED && slot->request_started)
+            kind = LG_ERROR_RESET;
         w->stats.errors[kind]++;
         if (o != NULL)
             o->error = kind;

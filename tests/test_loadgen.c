@@ -705,6 +705,75 @@ static void test_server_killed_mid_run(void)
     json_decref(doc);
 }
 
+/* A server that answers one request with keep-alive, reads a second one
+ * on the same connection and dies without answering it: the listening
+ * socket is closed first, so nothing accepts connections afterwards. */
+typedef struct dying_server {
+    int listen_fd;
+    int port;
+    pthread_t thread;
+} dying_server;
+
+static void *dying_main(void *arg)
+{
+    dying_server *d = arg;
+    char buf[8192];
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 2\r\n\r\n{}";
+    struct pollfd p = {d->listen_fd, POLLIN, 0};
+    int fd = poll(&p, 1, 10000) == 1 ? accept(d->listen_fd, NULL, NULL) : -1;
+    if (fd >= 0 && read_request(fd, buf, sizeof(buf)))
+        send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
+    if (fd >= 0)
+        read_request(fd, buf, sizeof(buf));
+    close(d->listen_fd);
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static int dying_start(dying_server *d)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof(a);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Close-on-exec: a ratelab process started meanwhile must not keep
+     * the socket open, or its connections would still be accepted. */
+    d->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(d->listen_fd, 8) != 0 ||
+        getsockname(d->listen_fd, (struct sockaddr *)&a, &alen) != 0)
+        return -1;
+    d->port = ntohs(a.sin_port);
+    return pthread_create(&d->thread, NULL, dying_main, d) == 0 ? 0 : -1;
+}
+
+static void test_request_to_dying_server_is_reset(void)
+{
+    dying_server d;
+    tst_output out;
+    char url[64];
+    CU_ASSERT_FATAL(dying_start(&d) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", d.port);
+
+    /* 10 requests on one connection: the first answered, the second read
+     * by the server as it died (libcurl retries it on a new connection,
+     * which is refused), the other 8 refused. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", url, "--rate", "20",
+                                "--duration", "500ms", "--connections", "1", "--timeout",
+                                "2s", "--json", NULL),
+                    0);
+    pthread_join(d.thread, NULL);
+    CU_ASSERT_EQUAL(out.status, 0);
+    json_t *doc = parse_json(out.out);
+    CU_ASSERT_EQUAL(json_int_path(doc, "requests", NULL), 10);
+    CU_ASSERT_EQUAL(json_int_path(doc, "responses", NULL), 1);
+    CU_ASSERT_EQUAL(json_int_path(doc, "errors", "reset"), 1);
+    CU_ASSERT_EQUAL(json_int_path(doc, "errors", "refused"), 8);
+    json_decref(doc);
+    tst_output_free(&out);
+}
+
 static void test_silent_target_times_out(void)
 {
     mock m;
@@ -999,6 +1068,7 @@ int main(void)
         {"replay without window warns", test_replay_without_window_warns},
         {"replay interrupted reports so", test_replay_interrupted_reports_so},
         {"server killed mid-run", test_server_killed_mid_run},
+        {"request to dying server is reset", test_request_to_dying_server_is_reset},
         {"silent target times out", test_silent_target_times_out},
         {"interrupt still writes results", test_interrupt_still_writes_results},
         {"merge equals sum of runs", test_merge_equals_sum_of_runs},
