@@ -16,6 +16,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "lg_replay.h"
 #include "lg_template.h"
 #include "rl_time.h"
+#include "rpt_formats.h"
 #include "sim_scenario.h"
 
 static const char load_usage[] =
@@ -72,6 +74,9 @@ static const char load_usage[] =
     "  --coldkey K          coldkey of the requests (default HOTKEY-cold)\n"
     "  --json               print the results as JSON instead of text\n"
     "  --out FILE           also write the JSON results to FILE (for 'ratelab merge')\n"
+    "  --plot-dir DIR       write load.csv and the plots of latency percentiles\n"
+    "                       and status codes over time into DIR (created when\n"
+    "                       missing); PNG and SVG when gnuplot is installed\n"
     "  -h, --help           print this help\n"
     "\n"
     "Progress goes to stderr: one line redrawn every second on a terminal,\n"
@@ -107,6 +112,7 @@ typedef struct load_options {
     int json;
     const char *out_path;
     FILE *out_file; /* out_path, opened before the run by open_output() */
+    const char *plot_dir;
     int help;
 } load_options;
 
@@ -216,6 +222,7 @@ static int parse_option(int ch, const char *arg, load_options *o)
     case 'C': o->coldkey = arg; break;
     case 'j': o->json = 1; break;
     case 'O': o->out_path = arg; break;
+    case 'P': o->plot_dir = arg; break;
     case 'h': o->help = 1; break;
     default: rc = CLI_EXIT_USAGE;
     }
@@ -267,6 +274,7 @@ static int parse_options(int argc, char **argv, load_options *o)
         {"clients", required_argument, NULL, 'k'},
         {"json", no_argument, NULL, 'j'},
         {"out", required_argument, NULL, 'O'},
+        {"plot-dir", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -333,6 +341,20 @@ static void base_config(const load_options *o, const char *target, lg_config *cf
  * CLI_EXIT_USAGE after printing the error. */
 static int open_output(load_options *o)
 {
+    if (o->plot_dir != NULL) {
+        struct stat st;
+        if (mkdir(o->plot_dir, 0777) != 0 && errno != EEXIST) {
+            cli_error("--plot-dir: cannot create %s: %s", o->plot_dir, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+        if (stat(o->plot_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            access(o->plot_dir, W_OK | X_OK) != 0) {
+            cli_error("--plot-dir: %s is not a writable directory; name a directory you "
+                      "can write to",
+                      o->plot_dir);
+            return CLI_EXIT_USAGE;
+        }
+    }
     if (o->out_path == NULL || strcmp(o->out_path, "-") == 0)
         return 0;
     o->out_file = fopen(o->out_path, "w");
@@ -382,6 +404,84 @@ static int emit_results(load_options *o, const lg_result *r, json_t *extra,
     return rc;
 }
 
+/* The plot writer's view of a result's series; arrays owned by the
+ * caller through load_plot_free. */
+typedef struct load_plot {
+    rpt_load_series ls;
+    double *ms;      /* p50, p90, p99: 3 x nbuckets */
+    int64_t *counts; /* 2xx, 429, other 4xx, 5xx, errors: 5 x nbuckets */
+} load_plot;
+
+static void load_plot_free(load_plot *p)
+{
+    free(p->ms);
+    free(p->counts);
+}
+
+static int load_plot_fill(load_plot *p, const lg_result *r)
+{
+    const lg_series *s = r->stats.series;
+    size_t n = (size_t)s->nbuckets;
+    memset(p, 0, sizeof(*p));
+    p->ms = calloc(3 * n, sizeof(*p->ms));
+    p->counts = calloc(5 * n, sizeof(*p->counts));
+    if (p->ms == NULL || p->counts == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const lg_series_bucket *b = &s->buckets[i];
+        p->ms[i] = (double)lg_series_percentile(b, 50) / 1e3;
+        p->ms[n + i] = (double)lg_series_percentile(b, 90) / 1e3;
+        p->ms[2 * n + i] = (double)lg_series_percentile(b, 99) / 1e3;
+        p->counts[i] = (int64_t)b->status[LG_CLASS_2XX];
+        p->counts[n + i] = (int64_t)b->status[LG_CLASS_429];
+        p->counts[2 * n + i] = (int64_t)b->status[LG_CLASS_4XX];
+        p->counts[3 * n + i] = (int64_t)b->status[LG_CLASS_5XX];
+        p->counts[4 * n + i] = (int64_t)b->errors;
+    }
+    /* A long target is cut to fit the title. */
+    snprintf(p->ls.title, sizeof(p->ls.title), "%.200s %s", r->target,
+             r->rate[0] != '\0' ? r->rate : r->mode);
+    p->ls.start_us = s->start_unix_us;
+    p->ls.bucket_us = s->bucket_ns / 1000;
+    p->ls.nbuckets = n;
+    p->ls.p50_ms = p->ms;
+    p->ls.p90_ms = p->ms + n;
+    p->ls.p99_ms = p->ms + 2 * n;
+    p->ls.status_2xx = p->counts;
+    p->ls.status_429 = p->counts + n;
+    p->ls.status_4xx = p->counts + 2 * n;
+    p->ls.status_5xx = p->counts + 3 * n;
+    p->ls.errors = p->counts + 4 * n;
+    return 0;
+}
+
+/* Writes the --plot-dir files and renders them when gnuplot is there.
+ * Returns 0 or CLI_EXIT_USAGE. */
+static int write_plots(const load_options *o, const lg_result *r)
+{
+    static const char *const scripts[] = {"load-latency.gp", "load-status.gp"};
+    char note[RPT_NOTE_MAX];
+    load_plot p;
+
+    if (o->plot_dir == NULL || r->stats.series == NULL)
+        return 0;
+    if (load_plot_fill(&p, r) < 0) {
+        load_plot_free(&p);
+        cli_error("out of memory while writing the plots");
+        return CLI_EXIT_USAGE;
+    }
+    int rc = rpt_plot_write_load(o->plot_dir, &p.ls);
+    load_plot_free(&p);
+    if (rc != 0) {
+        cli_error("--plot-dir: cannot write into %s: %s", o->plot_dir, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    if (rpt_plot_render(o->plot_dir, scripts, 2, RPT_GNUPLOT_TIMEOUT_S, note,
+                        sizeof(note)) != RPT_RENDERED)
+        fprintf(stderr, "ratelab load: %s\n", note);
+    return 0;
+}
+
 static int run_rate(load_options *o, const char *target, lg_template_set *set)
 {
     rl_error err;
@@ -410,6 +510,8 @@ static int run_rate(load_options *o, const char *target, lg_template_set *set)
         return CLI_EXIT_USAGE;
     }
     rc = emit_results(o, &result, NULL, NULL, NULL);
+    if (rc == 0)
+        rc = write_plots(o, &result);
     lg_result_free(&result);
     return rc;
 }
@@ -510,6 +612,8 @@ static int replay_run(load_options *o, lg_replay *rp, lg_config *cfg)
         return CLI_EXIT_USAGE;
     }
     rc = emit_results(o, &result, lg_conformance_to_json(rp, &conf), rp, &conf);
+    if (rc == 0)
+        rc = write_plots(o, &result);
     if (rc == 0 && rp->interrupted) {
         cli_error("the replay was interrupted: %lld of %lld requests completed (%lld "
                   "differ from the prediction); %lld were not run, so there is no verdict",

@@ -23,7 +23,9 @@ static const char merge_usage[] =
     "from several machines loading one endpoint at the same time.  Status\n"
     "and error counts and the latency histograms add exactly, so the merged\n"
     "percentiles are those of every request together.  Requests per second\n"
-    "add up; the duration is the longest run's.\n"
+    "add up; the duration is the longest run's.  Time series add bucket by\n"
+    "bucket from each run's start, when every result has one of the same\n"
+    "bucket width.\n"
     "\n"
     "Options:\n"
     "  --json        print the merged result as JSON instead of text\n"
@@ -62,6 +64,7 @@ static int read_result(const char *path, lg_result *r)
 static int merge_files(char **paths, int n, lg_result *acc)
 {
     int rc = read_result(paths[0], acc);
+    int any_series = rc == 0 && acc->stats.series != NULL;
     for (int i = 1; rc == 0 && i < n; i++) {
         lg_result one;
         if (lg_result_init(&one) < 0) {
@@ -69,10 +72,14 @@ static int merge_files(char **paths, int n, lg_result *acc)
             return CLI_EXIT_USAGE;
         }
         rc = read_result(paths[i], &one);
+        any_series |= rc == 0 && one.stats.series != NULL;
         if (rc == 0)
             lg_result_merge(acc, &one);
         lg_result_free(&one);
     }
+    if (rc == 0 && any_series && acc->stats.series == NULL)
+        fprintf(stderr, "ratelab merge: warning: the time series are left out, because not "
+                        "every result has one with the same bucket width\n");
     return rc;
 }
 

@@ -270,6 +270,10 @@ static int worker_setup(lg_worker *w, const lg_config *cfg, int id, int nslots)
         w->rng = 1;
     if (lg_stats_init(&w->stats) < 0)
         return LG_ERR_NOMEM;
+    w->stats.series =
+        lg_series_create(cfg->duration_ns, lg_series_bucket_ns(cfg->duration_ns));
+    if (w->stats.series == NULL)
+        return LG_ERR_NOMEM;
 
     w->multi = curl_multi_init();
     w->slots = calloc((size_t)nslots, sizeof(*w->slots));
@@ -564,12 +568,15 @@ static void finish_transfer(lg_worker *w, CURL *easy, CURLcode result, int64_t n
         w->stats.status[code > 0 && code < LG_STATUS_CODES ? code : 0]++;
         lg_hist_record(w->stats.latency, (now - slot->intended_ns) / 1000);
         lg_hist_record(w->stats.service, (now - slot->sent_ns) / 1000);
+        lg_series_record(w->stats.series, slot->intended_ns - cfg->start_ns, (int)code,
+                         (now - slot->intended_ns) / 1000);
         if (o != NULL) {
             o->status = (int)code;
             o->global_limit = code == 429 && strstr(slot->head, "Global") != NULL;
         }
     } else {
         lg_error_kind kind = lg_error_kind_of_curl(result);
+        lg_series_record(w->stats.series, slot->intended_ns - cfg->start_ns, 0, 0);
         /* A request written to a reused connection that then died, with no
          * byte of response, is retried by libcurl on a new connection; when
          * the server is gone that connect fails and the transfer ends in
@@ -878,9 +885,18 @@ int lg_run(const lg_config *cfg, lg_result *out, rl_error *err)
     for (int64_t i = 0; i < run.nschedule; i++)
         run.outcomes[i] = (lg_outcome){.error = -1};
 
+    out->stats.series =
+        lg_series_create(run.duration_ns, lg_series_bucket_ns(run.duration_ns));
+    if (out->stats.series == NULL) {
+        rl_error_set(err, "out of memory");
+        rc = LG_ERR_NOMEM;
+        goto done;
+    }
     rc = start_workers(workers, &run, err);
     if (rc < 0)
         goto done;
+    /* The plots' clock: the wall-clock time of the monotonic start. */
+    out->stats.series->start_unix_us = (lg_real_ns() - (lg_mono_ns() - run.start_ns)) / 1000;
     wait_workers(workers, run.threads, &run);
     for (int i = 0; i < run.threads; i++)
         pthread_join(workers[i].thread, NULL);

@@ -160,6 +160,8 @@ json_t *lg_latency_summary_json(const lg_hist *h)
 
 /* ---- results ---------------------------------------------------------- */
 
+static json_t *result_json(const lg_result *r);
+
 static json_t *status_json(const lg_stats *s)
 {
     json_t *obj = json_object();
@@ -184,6 +186,17 @@ static json_t *errors_json(const lg_stats *s)
 }
 
 json_t *lg_result_to_json(const lg_result *r)
+{
+    json_t *doc = result_json(r);
+    if (doc != NULL && r->stats.series != NULL &&
+        json_object_set_new(doc, "series", lg_series_to_json(r->stats.series)) < 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static json_t *result_json(const lg_result *r)
 {
     const lg_stats *s = &r->stats;
     return json_pack(
@@ -353,6 +366,13 @@ int lg_result_from_json(lg_result *r, const json_t *j, const char *where, rl_err
     if (rc == 0)
         rc = lg_hist_from_json(s->service, json_object_get(hists, "service_time"),
                                hist_where, err);
+    /* Optional: results of older builds have no series. */
+    json_t *series = json_object_get(j, "series");
+    if (rc == 0 && series != NULL) {
+        s->series = lg_series_from_json(series, where, err);
+        if (s->series == NULL)
+            rc = LG_ERR_INVALID;
+    }
     return rc;
 }
 

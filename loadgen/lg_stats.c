@@ -71,8 +71,10 @@ void lg_stats_free(lg_stats *s)
         return;
     lg_hist_destroy(s->latency);
     lg_hist_destroy(s->service);
+    lg_series_destroy(s->series);
     s->latency = NULL;
     s->service = NULL;
+    s->series = NULL;
 }
 
 void lg_stats_add(lg_stats *dst, const lg_stats *src)
@@ -89,6 +91,11 @@ void lg_stats_add(lg_stats *dst, const lg_stats *src)
         dst->status[i] += src->status[i];
     lg_hist_add(dst->latency, src->latency);
     lg_hist_add(dst->service, src->service);
+    if (dst->series != NULL && (src->series == NULL ||
+                                lg_series_add(dst->series, src->series) < 0)) {
+        lg_series_destroy(dst->series);
+        dst->series = NULL;
+    }
 }
 
 uint64_t lg_stats_error_total(const lg_stats *s)

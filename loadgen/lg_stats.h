@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "lg_hist.h"
+#include "lg_series.h"
 
 #define LG_LATE_NS 1000000LL /* 1 ms */
 #define LG_STATUS_CODES 600  /* index = HTTP status; 0 counts others */
@@ -61,9 +62,11 @@ typedef struct lg_stats {
     uint64_t status[LG_STATUS_CODES];
     lg_hist *latency; /* owned */
     lg_hist *service; /* owned */
+    lg_series *series; /* owned; NULL: no time series (older result files) */
 } lg_stats;
 
-/* Zeroes the counters and creates the histograms; LG_ERR_NOMEM. */
+/* Zeroes the counters and creates the histograms, without a series;
+ * LG_ERR_NOMEM.  lg_stats_free also destroys the series. */
 int lg_stats_init(lg_stats *s);
 void lg_stats_free(lg_stats *s);
 void lg_stats_add(lg_stats *dst, const lg_stats *src);
@@ -94,7 +97,10 @@ void lg_result_free(lg_result *r);
 void lg_result_set_rates(lg_result *r);
 
 /* Adds src into dst as runs that happened at the same time on different
- * machines: counts and histograms add, rates add, durations take the max. */
+ * machines: counts and histograms add, rates add, durations take the max.
+ * Time series add bucket by bucket from the start; when src has none or
+ * another bucket width, dst's series is dropped (a partial series would
+ * misstate every bucket). */
 void lg_result_merge(lg_result *dst, const lg_result *src);
 
 #endif

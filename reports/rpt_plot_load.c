@@ -4,10 +4,9 @@
  *
  * The writer takes an rpt_load_series (plain arrays, one entry per bucket)
  * rather than the load generator's own result, so reports keep reading
- * plain structures and the load generator decides how it buckets.
- * NOTE: lg_result (loadgen/lg_stats.h) has whole-run totals and histograms
- * but no per-bucket series yet, so `ratelab load` cannot call this writer
- * until it records one; tests feed it a series they build.
+ * plain structures and the load generator decides how it buckets
+ * (loadgen/lg_series.h).  `ratelab load --plot-dir DIR` fills one from the
+ * run's series and calls this writer.
  */
 #include <string.h>
 

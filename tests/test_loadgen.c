@@ -974,6 +974,112 @@ static void test_merge_rejects_nonsense(void)
     free(bad);
 }
 
+/* ---- time series and plots -------------------------------------------- */
+
+static void expect_usage_error(const char *needle, char *const args[]);
+
+static int file_exists_in(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, R_OK) == 0;
+}
+
+/* Reads a PNG's width and height from its IHDR chunk; -1 when the file
+ * is missing or does not start with the PNG signature. */
+static int png_size_of(const char *dir, const char *name, uint32_t *w, uint32_t *h)
+{
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[24];
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    size_t n = f != NULL ? fread(head, 1, sizeof(head), f) : 0;
+    if (f != NULL)
+        fclose(f);
+    if (n != sizeof(head) || memcmp(head, signature, 8) != 0)
+        return -1;
+    *w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 |
+         head[19];
+    *h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 |
+         head[23];
+    return 0;
+}
+
+static int gnuplot_available(void)
+{
+    return access("/usr/bin/gnuplot", X_OK) == 0 || access("/usr/local/bin/gnuplot", X_OK) == 0;
+}
+
+static void test_load_series_and_plots(void)
+{
+    served s;
+    tst_output out;
+    CU_ASSERT_FATAL(serve_start(&s, "50", "utc-day") == 0);
+    const char *dir = tst_tmpdir();
+    char plots[512], result[512];
+    snprintf(plots, sizeof(plots), "%s/plots", dir);
+    snprintf(result, sizeof(result), "%s/series.json", dir);
+
+    /* 100/s for 3 s: 3 buckets of 1 s with 100 requests each; the hotkey's
+     * 50 admitted requests all fall in the first. */
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "load", "--target", s.url, "--rate", "100",
+                                "--duration", "3s", "--hotkey", "series", "--plot-dir",
+                                plots, "--out", result, NULL),
+                    0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    serve_stop(&s);
+
+    json_t *doc = json_load_file(result, 0, NULL);
+    json_t *series = json_object_get(doc, "series");
+    json_t *buckets = json_object_get(series, "buckets");
+    CU_ASSERT_EQUAL(json_real_of(series, "bucket_seconds"), 1.0);
+    CU_ASSERT_EQUAL(json_array_size(buckets), 3);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(buckets, 0), "responses", NULL), 100);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(buckets, 0), "status", "2xx"), 50);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(buckets, 0), "status", "429"), 50);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(buckets, 2), "status", "429"), 100);
+    CU_ASSERT(json_int_path(json_array_get(buckets, 1), "p99_us", NULL) > 0);
+    CU_ASSERT(json_int_path(series, "start_unix_us", NULL) > 0);
+    json_decref(doc);
+
+    CU_ASSERT(file_exists_in(plots, "load.csv"));
+    CU_ASSERT(file_exists_in(plots, "load-latency.gp"));
+    CU_ASSERT(file_exists_in(plots, "load-status.gp"));
+    if (gnuplot_available()) {
+        static const char *const pngs[] = {"load-latency.png", "load-status.png"};
+        for (int i = 0; i < 2; i++) {
+            uint32_t w = 0, h = 0;
+            CU_ASSERT_EQUAL(png_size_of(plots, pngs[i], &w, &h), 0);
+            CU_ASSERT_EQUAL(w, 1000);
+            CU_ASSERT_EQUAL(h, 560);
+        }
+        CU_ASSERT(file_exists_in(plots, "load-status.svg"));
+    }
+
+    /* Merge adds the series bucket by bucket. */
+    snprintf(plots, sizeof(plots), "%s/merged.json", dir);
+    CU_ASSERT_EQUAL(tst_ratelab(&out, "merge", result, result, "--out", plots, NULL), 0);
+    CU_ASSERT_EQUAL(out.status, 0);
+    tst_output_free(&out);
+    doc = json_load_file(plots, 0, NULL);
+    buckets = json_object_get(json_object_get(doc, "series"), "buckets");
+    CU_ASSERT_EQUAL(json_array_size(buckets), 3);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(buckets, 0), "status", "2xx"), 100);
+    CU_ASSERT_EQUAL(json_int_path(json_array_get(buckets, 2), "responses", NULL), 200);
+    json_decref(doc);
+}
+
+static void test_plot_dir_unwritable_exits_2(void)
+{
+    char *file = tst_write_file(tst_tmpdir(), "plain", "x\n");
+    char *args[] = {"load", "--target", "http://127.0.0.1:1", "--rate", "1", "--duration",
+                    "1s", "--plot-dir", file, NULL};
+    expect_usage_error("is not a writable directory", args);
+    free(file);
+}
+
 /* ---- bad input -------------------------------------------------------- */
 
 static void expect_usage_error(const char *needle, char *const args[])
@@ -1073,6 +1179,8 @@ int main(void)
         {"interrupt still writes results", test_interrupt_still_writes_results},
         {"merge equals sum of runs", test_merge_equals_sum_of_runs},
         {"merge rejects nonsense", test_merge_rejects_nonsense},
+        {"load series and plots", test_load_series_and_plots},
+        {"plot dir unwritable exits 2", test_plot_dir_unwritable_exits_2},
         {"bad input exits 2", test_bad_input_exits_2},
         {"unwritable --out sends nothing", test_unwritable_out_sends_nothing},
         CU_TEST_INFO_NULL,

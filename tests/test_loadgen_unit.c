@@ -227,6 +227,64 @@ static void test_result_cpu_wait_round_trip(void)
 
 /* ---- rates ------------------------------------------------------------ */
 
+static void test_series_slot_layout(void)
+{
+    CU_ASSERT_EQUAL(lg_series_slot(0), 0);
+    CU_ASSERT_EQUAL(lg_series_slot(15), 15);
+    CU_ASSERT_EQUAL(lg_series_slot(16), 16);
+    CU_ASSERT_EQUAL(lg_series_slot(1500), 119);
+    CU_ASSERT_EQUAL(lg_series_slot_highest_us(119), 1535);
+    CU_ASSERT_EQUAL(lg_series_slot(1472), 119);
+    CU_ASSERT_EQUAL(lg_series_slot(1471), 118);
+    CU_ASSERT(lg_series_slot(LG_HIST_HIGHEST_US) < LG_SERIES_SLOTS);
+    CU_ASSERT_EQUAL(lg_series_slot(LG_HIST_HIGHEST_US * 2), lg_series_slot(LG_HIST_HIGHEST_US));
+    /* Every slot's top is within 1/16 of its values. */
+    for (int64_t v = 16; v < 100000; v += 37) {
+        int64_t top = lg_series_slot_highest_us(lg_series_slot(v));
+        CU_ASSERT(top >= v);
+        CU_ASSERT(top - v <= v / 16);
+    }
+}
+
+static void test_series_buckets_and_merge(void)
+{
+    CU_ASSERT_EQUAL(lg_series_bucket_ns(30000000000LL), 1000000000LL);
+    CU_ASSERT_EQUAL(lg_series_bucket_ns(3600000000000LL), 18000000000LL);
+    CU_ASSERT_EQUAL(lg_series_bucket_ns(201000000000LL), 2000000000LL);
+
+    lg_series *a = lg_series_create(3000000000LL, 1000000000LL);
+    lg_series *b = lg_series_create(5000000000LL, 1000000000LL);
+    lg_series *c = lg_series_create(4000000000LL, 2000000000LL);
+    CU_ASSERT_FATAL(a != NULL && b != NULL && c != NULL);
+    CU_ASSERT_EQUAL(a->nbuckets, 3);
+    for (int i = 1; i <= 100; i++)
+        lg_series_record(a, 500000000LL, 200, i * 10);
+    lg_series_record(a, 2500000000LL, 429, 7);
+    lg_series_record(a, 9000000000LL, 0, 0); /* late: counts in the last bucket */
+    lg_series_record(b, 4500000000LL, 503, 2000);
+    CU_ASSERT_EQUAL(lg_series_percentile(&a->buckets[0], 50), 511); /* 496 .. 511 */
+    CU_ASSERT_EQUAL(lg_series_percentile(&a->buckets[0], 100), 1000);
+    CU_ASSERT_EQUAL(a->buckets[2].errors, 1);
+
+    CU_ASSERT_EQUAL(lg_series_add(a, b), 0);
+    CU_ASSERT_EQUAL(a->nbuckets, 5);
+    CU_ASSERT_EQUAL(a->buckets[4].status[LG_CLASS_5XX], 1);
+    CU_ASSERT_EQUAL(a->buckets[0].status[LG_CLASS_2XX], 100);
+    CU_ASSERT_EQUAL(lg_series_add(a, c), LG_ERR_LAYOUT);
+
+    rl_error err;
+    json_t *j = lg_series_to_json(a);
+    lg_series *back = lg_series_from_json(j, "a.json", &err);
+    CU_ASSERT_FATAL(back != NULL);
+    CU_ASSERT_EQUAL(back->nbuckets, 5);
+    CU_ASSERT_EQUAL(memcmp(back->buckets, a->buckets, 5 * sizeof(*a->buckets)), 0);
+    json_decref(j);
+    lg_series_destroy(back);
+    lg_series_destroy(a);
+    lg_series_destroy(b);
+    lg_series_destroy(c);
+}
+
 static void test_rate_parse_units(void)
 {
     struct {
@@ -402,6 +460,8 @@ int main(void)
         {"hist JSON round trip merges", test_hist_json_round_trip_merges},
         {"result merge adds counts", test_result_merge_adds_counts},
         {"result CPU wait round trip", test_result_cpu_wait_round_trip},
+        {"series slot layout", test_series_slot_layout},
+        {"series buckets and merge", test_series_buckets_and_merge},
         {"rate parse units", test_rate_parse_units},
         {"rate parse rejects bad forms", test_rate_parse_rejects_bad_forms},
         {"rate schedule offsets", test_rate_schedule_offsets},
