@@ -527,7 +527,7 @@ static int open_connection(redis_store *s)
 }
 
 /* Connects, authenticates, selects the database and loads the script.
- * On failure the connection is closed and s->last_error holds the reason. */
+ * On failure the connection is closed and s->last_error contains the reason. */
 static int connect_store(redis_store *s)
 {
     int rc = open_connection(s);
@@ -779,7 +779,7 @@ static int decide_atomic(redis_store *s, const rl_check *check, rl_decision *out
  *
  * NOTE: this deliberately never sets an expiry.  The deployed code reads
  * the key's TTL after each INCR and treats -1 ("no expiry") as "already has
- * one"; the TTL is sent and its answer ignored the same way, so the
+ * one"; the TTL is sent and its reply ignored the same way, so the
  * deployed round trips and key growth can be measured.
  */
 static int decide_deployed(redis_store *s, const rl_check *check, rl_decision *out)

@@ -27,7 +27,7 @@
  * shows the URL with the password replaced by "***".
  *
  * Outages: when the server goes away, the operation in flight fails with
- * RL_ERR_STORE (RL_ERR_TIMEOUT when it did not answer within
+ * RL_ERR_STORE (RL_ERR_TIMEOUT when it sent no reply within
  * command_timeout_ms) and the connection is dropped; a failed command is
  * never retried, because an INCR may have been applied before the reply
  * was lost.  The next operation reconnects at once; when that fails, later
@@ -108,7 +108,7 @@ void rl_redis_options_init(rl_redis_options *opt);
  * policy's script.  On success *out is a store that the caller frees with
  * rl_store_destroy().  Returns RL_ERR_INVALID for a bad URL or option,
  * RL_ERR_STORE when the server cannot be reached or rejects AUTH or
- * SELECT, RL_ERR_TIMEOUT when it did not answer in time, RL_ERR_NOMEM; the
+ * SELECT, RL_ERR_TIMEOUT when it sent no reply in time, RL_ERR_NOMEM; the
  * message names the URL.  `opt` may be NULL for the defaults.
  */
 int rl_store_redis_create(const char *url, const rl_redis_options *opt, rl_store **out,
@@ -116,7 +116,7 @@ int rl_store_redis_create(const char *url, const rl_redis_options *opt, rl_store
 
 /* Counters kept by a store since it was created. */
 typedef struct rl_redis_stats {
-    uint64_t round_trips;      /* commands sent and answered */
+    uint64_t round_trips;      /* commands sent and replied to */
     uint64_t script_loads;     /* SCRIPT LOAD calls, including the first */
     uint64_t noscript_replies; /* EVALSHA answered NOSCRIPT (then reloaded) */
     uint64_t reconnects;       /* successful reconnections after a loss */

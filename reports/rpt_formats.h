@@ -46,7 +46,7 @@ int rpt_format_clock(int64_t t_us, int64_t day0_us, char *buf, size_t len);
 /* Writes a count with thousands separators: "1,000,224". */
 int rpt_format_count(int64_t n, char *buf, size_t len);
 
-/* Writes a plot title naming the scenario and its answer for population
+/* Writes a plot title naming the scenario and its verdict for population
  * `pop`: "five-minute-vs-20: miners run out at 01:40 UTC" or
  * "five-minute-vs-500: miners fit (peak 288 of 500/day)". */
 int rpt_population_headline(const sim_result *r, int pop, char *buf, size_t len);
@@ -138,8 +138,8 @@ int rpt_plot_write_sweep(const char *dir, const sim_sweep_result *sw);
 
 typedef enum rpt_render_result {
     RPT_RENDERED = 0,     /* gnuplot ran and exited 0 */
-    RPT_NO_GNUPLOT = 1,   /* not found; note says how to render later */
-    RPT_RENDER_FAILED = 2 /* it ran and failed or timed out; note says how */
+    RPT_NO_GNUPLOT = 1,   /* not found; the note gives the command to render later */
+    RPT_RENDER_FAILED = 2 /* it ran and failed or timed out; the note gives the command to retry */
 } rpt_render_result;
 
 /*
@@ -154,8 +154,8 @@ rpt_render_result rpt_plot_render(const char *dir, const char *const *scripts,
                                   size_t note_len);
 
 /* ---- sweeps ----------------------------------------------------------- */
-
-/* Writes the sweep's answer and its values as text. */
+/* Writes the sweep result as text: the boundary when one was searched, then a
+ * line per value tried. */
 int rpt_sweep_text(FILE *out, const sim_sweep_result *sw);
 
 /* Writes one CSV row per value run (what sweep.csv holds). */
