@@ -38,7 +38,8 @@ static char *write_env(const char *text)
 
 static char *url_of(const tst_serve *s, const char *path)
 {
-    static char buf[128];
+    /* Thread-local: the two-server test posts from eight threads at once. */
+    static _Thread_local char buf[128];
     snprintf(buf, sizeof(buf), "%s%s", s->url, path);
     return buf;
 }
